@@ -1,0 +1,51 @@
+# The two front doors: `make run` and `make test`. Everything else is for developers.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PORT   ?= 5000
+
+.PHONY: help install run test lint bench check-rules clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the project with its test tools
+
+run: $(STAMP)  ## set up SQLite and the demo clinic, then serve on 127.0.0.1:$(PORT)
+	$(BIN)/questionnaire check-rules
+	SECURE_COOKIES=$${SECURE_COOKIES:-0} $(BIN)/questionnaire init-db
+	SECURE_COOKIES=$${SECURE_COOKIES:-0} $(BIN)/questionnaire demo
+	SECURE_COOKIES=$${SECURE_COOKIES:-0} $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 \
+		--threads 4 --worker-class gthread --access-logfile - 'questionnaire:create_app()'
+
+test: $(STAMP)  ## run the whole suite (browser, PostgreSQL and Redis tests included)
+	$(BIN)/ruff check questionnaire tests benchmarks
+	$(BIN)/ruff format --check questionnaire tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/bandit -q -c pyproject.toml -r questionnaire
+	$(BIN)/questionnaire check-rules
+	$(BIN)/pytest
+
+lint: $(STAMP)  ## ruff, mypy and bandit only
+	$(BIN)/ruff check questionnaire tests benchmarks
+	$(BIN)/ruff format --check questionnaire tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/bandit -q -c pyproject.toml -r questionnaire
+
+check-rules: $(STAMP)  ## check the rule files in rules/
+	$(BIN)/questionnaire check-rules
+
+bench: $(STAMP)  ## run every benchmark and print its figures
+	$(BIN)/python benchmarks/rules_bench.py
+	$(BIN)/python benchmarks/web_bench.py
+	$(BIN)/python benchmarks/dashboard_bench.py
+
+clean:  ## remove the virtual environment and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,90 @@
+"""The ``questionnaire`` command: rule checks and evaluation here, operator commands added by
+the clinic package (``register``)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from questionnaire.engine import AnswersError, check_ruleset, load_ruleset
+from questionnaire.engine.textsheet import render_text
+from questionnaire.web.config import PROJECT_ROOT
+
+DEFAULT_RULES = PROJECT_ROOT / "rules"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Pre-consultation questionnaire for back-pain injections."""
+
+
+@cli.command("check-rules")
+@click.argument("rules_dir", required=False, type=click.Path(path_type=Path), default=DEFAULT_RULES)
+def check_rules(rules_dir: Path) -> None:
+    """Check every file in RULES_DIR (default: the shipped rules/) and report every mistake."""
+    ruleset, problems = check_ruleset(rules_dir)
+    if problems or ruleset is None:
+        for problem in problems:
+            click.echo(str(problem), err=True)
+        click.echo(f"{len(problems)} problem(s) found in {rules_dir}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"ok: {len(ruleset.pages)} pages, {len(ruleset.questions)} questions, "
+        f"{len(ruleset.guide)} guide sections, {len(ruleset.bank)} questions to ask, "
+        f"{len(ruleset.notes)} care-team notes, {len(ruleset.rules)} rules; "
+        f"version {ruleset.version}, sha256 {ruleset.sha256}"
+    )
+
+
+@cli.command("evaluate")
+@click.argument("answers_file", type=click.File("r", encoding="utf-8"))
+@click.option("--json", "as_json", is_flag=True, help="Print the result JSON instead of the sheet.")
+@click.option(
+    "--rules",
+    "rules_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=DEFAULT_RULES,
+    show_default=True,
+    help="Folder of the rule set.",
+)
+def evaluate(answers_file: Any, as_json: bool, rules_dir: Path) -> None:
+    """Evaluate the answers in ANSWERS_FILE (JSON; '-' reads standard input)."""
+    try:
+        raw = json.load(answers_file)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        click.echo(f"{answers_file.name}: not valid JSON: {error}", err=True)
+        sys.exit(1)
+    ruleset = _ruleset_or_exit(rules_dir)
+    try:
+        answers = ruleset.validate(raw)
+    except AnswersError as error:
+        for item in error.errors:
+            click.echo(item.as_line(), err=True)
+        sys.exit(1)
+    result = ruleset.evaluate(answers)
+    if as_json:
+        click.echo(json.dumps(result.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_text(result), nl=False)
+
+
+def _ruleset_or_exit(rules_dir: Path) -> Any:
+    from questionnaire.engine import RulesetError
+
+    try:
+        return load_ruleset(rules_dir)
+    except RulesetError as error:
+        for line in error.errors:
+            click.echo(line, err=True)
+        sys.exit(1)
+
+
+register_clinic_commands(cli)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,227 @@
+"""The answers model, derived from the questionnaire definition, and patient-friendly errors.
+
+Values in a cleaned answer set: one_of and yes_no answers are choice ids (str), any_of answers
+are lists of choice ids in definition order, numbers are int, short text is stripped str.
+Unanswered optional questions are absent, never None.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+)
+
+from questionnaire.engine.definition import NONE_CHOICE, Question
+
+# The answer contract of PRODUCT.md: these must exist with exactly these kinds and choices.
+CONTRACT: dict[str, tuple[str, tuple[str, ...]]] = {
+    "pain_duration": (
+        "one_of",
+        ("under_6_weeks", "6_to_12_weeks", "3_to_6_months", "over_6_months"),
+    ),
+    "conservative_care": (
+        "any_of",
+        (
+            "physical_therapy",
+            "home_exercise",
+            "pain_medicine",
+            "rest_or_activity_change",
+            "heat_or_cold",
+            "none",
+        ),
+    ),
+    "blood_thinners": ("one_of", ("yes", "no", "not_sure")),
+    "diabetes": ("one_of", ("yes", "no", "not_sure")),
+    "infection": ("one_of", ("yes", "no", "not_sure")),
+    "red_flags": (
+        "any_of",
+        (
+            "bladder_or_bowel_change",
+            "saddle_numbness",
+            "worsening_leg_weakness",
+            "fever_or_chills",
+            "recent_major_injury",
+            "cancer_history",
+            "unexplained_weight_loss",
+            "none",
+        ),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem with one answer: the field, a message for the patient, the allowed values."""
+
+    field: str
+    message: str
+    allowed: list[str] | None = None
+
+    def as_line(self) -> str:
+        allowed = f" (allowed: {', '.join(self.allowed)})" if self.allowed else ""
+        return f"{self.field}: {self.message}{allowed}"
+
+
+class AnswersError(ValueError):
+    """The answers are not valid; ``errors`` holds one FieldError per problem."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(error.as_line() for error in errors))
+        self.errors = errors
+
+
+def _blank_to_none(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+def _no_bool(value: Any) -> Any:
+    # Lax int parsing would take True as 1; a yes/no is never a number here.
+    if isinstance(value, bool):
+        raise ValueError("not a number")
+    return value
+
+
+def _printable(value: str | None) -> str | None:
+    if value is not None and any(
+        unicodedata.category(char) == "Cc" and char not in "\n\t" for char in value
+    ):
+        raise ValueError("control characters")
+    return value
+
+
+def _single_to_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return [value] if value.strip() else []
+    return value
+
+
+def _any_of_checker(order: tuple[str, ...]) -> Callable[[list[str]], list[str]]:
+    def check(values: list[str]) -> list[str]:
+        if len(set(values)) != len(values):
+            raise ValueError("duplicate")
+        if NONE_CHOICE in values and len(values) > 1:
+            raise ValueError("none_not_alone")
+        return sorted(values, key=order.index)
+
+    return check
+
+
+def field_type(question: Question) -> Any:
+    """The pydantic type of one answer."""
+    choice: Any = Literal[question.choice_ids]
+    if question.kind in ("one_of", "yes_no"):
+        return choice
+    if question.kind == "any_of":
+        return Annotated[
+            list[choice],
+            BeforeValidator(_single_to_list),
+            Field(min_length=1),
+            AfterValidator(_any_of_checker(question.choice_ids)),
+        ]
+    if question.kind == "number":
+        return Annotated[
+            int,
+            BeforeValidator(_blank_to_none),
+            BeforeValidator(_no_bool),
+            Field(ge=question.minimum, le=question.maximum),
+        ]
+    return Annotated[
+        str,
+        BeforeValidator(_blank_to_none),
+        Field(max_length=question.text_limit),
+        AfterValidator(_printable),
+    ]
+
+
+def build_model(
+    name: str, questions: Iterable[Question], required: Callable[[Question], bool]
+) -> type[BaseModel]:
+    fields: dict[str, Any] = {}
+    for question in questions:
+        kind = field_type(question)
+        if required(question):
+            fields[question.id] = (kind, ...)
+        else:
+            fields[question.id] = (kind | None, None)
+    model: type[BaseModel] = create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
+    return model
+
+
+def required_message(question: Question) -> str:
+    if question.kind == "any_of":
+        if NONE_CHOICE in question.choice_ids:
+            none_label = question.label_of(NONE_CHOICE)
+            return f"Select at least one option, or select '{none_label}'"
+        return "Select at least one option"
+    if question.kind in ("one_of", "yes_no"):
+        return "Select an answer"
+    if question.kind == "number":
+        return f"Enter a number from {question.minimum} to {question.maximum}"
+    return "Enter your answer"
+
+
+def translate(
+    error: ValidationError, questions: Mapping[str, Question], known_fields: Iterable[str]
+) -> list[FieldError]:
+    """Turn pydantic's errors into one patient-friendly FieldError per field."""
+    result: dict[str, FieldError] = {}
+    for item in error.errors():
+        loc = item["loc"]
+        field = str(loc[0]) if loc else "answers"
+        if field in result:
+            continue
+        question = questions.get(field)
+        if question is None:
+            allowed = sorted(known_fields)
+            result[field] = FieldError(field, "This is not a question of this form", allowed)
+            continue
+        result[field] = _field_error(question, item)
+    return list(result.values())
+
+
+def _field_error(question: Question, item: Any) -> FieldError:
+    kind = item["type"]
+    allowed = list(question.choice_ids) or None
+    if kind == "missing" or (kind == "too_short" and question.kind == "any_of"):
+        return FieldError(question.id, required_message(question), allowed)
+    if question.kind == "any_of":
+        if kind == "value_error" and "none_not_alone" in item["msg"]:
+            none_label = question.label_of(NONE_CHOICE)
+            return FieldError(
+                question.id,
+                f"Select '{none_label}' on its own, or untick it and select the options that apply",
+                allowed,
+            )
+        if kind == "value_error" and "duplicate" in item["msg"]:
+            return FieldError(question.id, "Select each option only once", allowed)
+        if kind == "list_type":
+            return FieldError(question.id, "Give a list of the options that apply", allowed)
+        return FieldError(question.id, "Select only options from the list", allowed)
+    if question.kind in ("one_of", "yes_no"):
+        return FieldError(question.id, "Select one of the options shown", allowed)
+    if question.kind == "number":
+        bounds = f"from {question.minimum} to {question.maximum}"
+        if kind in ("greater_than_equal", "less_than_equal"):
+            return FieldError(question.id, f"Enter a number {bounds}")
+        return FieldError(question.id, f"Enter a whole number {bounds}, like 5")
+    if kind == "string_too_long":
+        return FieldError(question.id, f"Enter {question.text_limit} characters or fewer")
+    if kind == "value_error" and "control characters" in item["msg"]:
+        return FieldError(question.id, "Remove the special characters from your answer")
+    return FieldError(
+        question.id, f"Enter your answer as text, {question.text_limit} characters or fewer"
+    )

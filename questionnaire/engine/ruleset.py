@@ -1,0 +1,275 @@
+"""A loaded, compiled rule set: validates answers and turns them into a Result."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from questionnaire.engine.answers import (
+    CONTRACT,
+    AnswersError,
+    FieldError,
+    build_model,
+    required_message,
+    translate,
+)
+from questionnaire.engine.conditions import Predicate, compile_condition
+from questionnaire.engine.definition import (
+    BankQuestion,
+    Category,
+    Note,
+    Page,
+    Question,
+    Rule,
+    Section,
+)
+from questionnaire.engine.result import (
+    Because,
+    FiredRule,
+    NoteOut,
+    QuestionOut,
+    Result,
+    RulesetStamp,
+    SectionOut,
+)
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    id: str
+    test: Predicate
+    because: str
+    sections: tuple[int, ...]
+    questions: tuple[int, ...]
+    notes: tuple[int, ...]
+    urgent_reason: str | None
+
+
+class RuleSet:
+    """Everything in rules/, validated and compiled once; immutable and thread-safe to share."""
+
+    def __init__(
+        self,
+        *,
+        version: str,
+        sha256: str,
+        disclaimer: str,
+        pages: list[Page],
+        guide: list[Section],
+        categories: list[Category],
+        bank: list[BankQuestion],
+        notes: list[Note],
+        rules: list[Rule],
+        example_base: dict[str, Any],
+    ) -> None:
+        self.version = version
+        self.sha256 = sha256
+        self.disclaimer = disclaimer
+        self.pages = pages
+        self.guide = guide
+        self.categories = categories
+        self.bank = bank
+        self.notes = notes
+        self.rules = rules
+        self.example_base = example_base
+        self.stamp = RulesetStamp(version=version, sha256=sha256)
+
+        self.questions: list[Question] = [q for page in pages for q in page.questions]
+        self.question_by_id = {q.id: q for q in self.questions}
+        self.page_by_id = {page.id: page for page in pages}
+        self.page_of_question = {q.id: page.id for page in pages for q in page.questions}
+        self.section_by_id = {s.id: s for s in guide}
+        self._visible_when: dict[str, Predicate] = {
+            q.id: compile_condition(q.enable_when)
+            for q in self.questions
+            if q.enable_when is not None
+        }
+        self.answers_model: type[BaseModel] = build_model(
+            "Answers", self.questions, lambda q: q.id in CONTRACT
+        )
+        self._page_models = {
+            page.id: build_model(f"Answers_{page.id}", page.questions, lambda q: False)
+            for page in pages
+        }
+        section_index = {s.id: i for i, s in enumerate(guide)}
+        bank_index = {q.id: i for i, q in enumerate(bank)}
+        note_index = {n.id: i for i, n in enumerate(notes)}
+        self._compiled = tuple(
+            CompiledRule(
+                id=rule.id,
+                test=compile_condition(rule.when),
+                because=rule.because,
+                sections=tuple(section_index[s] for s in rule.add.sections),
+                questions=tuple(bank_index[q] for q in rule.add.questions),
+                notes=tuple(note_index[n] for n in rule.add.care_team_notes),
+                urgent_reason=rule.add.urgent_reason,
+            )
+            for rule in rules
+        )
+        self._assemble = functools.lru_cache(maxsize=4096)(self._build)
+
+    # -- the questionnaire -------------------------------------------------------------
+
+    @property
+    def questionnaire(self) -> RuleSet:
+        """Kept for readability at call sites: ``rs.questionnaire.pages``."""
+        return self
+
+    def is_visible(self, question: Question | str, answers: Mapping[str, Any]) -> bool:
+        """Whether the question is asked, given the answers to the questions before it."""
+        qid = question if isinstance(question, str) else question.id
+        test = self._visible_when.get(qid)
+        return test is None or test(answers)
+
+    def visible_questions(self, answers: Mapping[str, Any]) -> list[Question]:
+        return [q for q in self.questions if self.is_visible(q, answers)]
+
+    def prune(self, answers: Mapping[str, Any]) -> dict[str, Any]:
+        """Drop answers to questions that their enable_when hides (in definition order)."""
+        kept: dict[str, Any] = {}
+        for question in self.questions:
+            if question.id in answers and self.is_visible(question, kept):
+                kept[question.id] = answers[question.id]
+        return kept
+
+    def missing_required(self, answers: Mapping[str, Any]) -> list[Question]:
+        """Questions marked required that are asked but not answered yet."""
+        return [
+            q for q in self.visible_questions(answers) if q.required and answers.get(q.id) is None
+        ]
+
+    # -- validation --------------------------------------------------------------------
+
+    def validate(self, raw: Any) -> dict[str, Any]:
+        """Validate a whole answer set; hidden answers are dropped, never used."""
+        if not isinstance(raw, Mapping):
+            raise AnswersError(
+                [FieldError("answers", "The answers must be an object of field ids")]
+            )
+        try:
+            model = self.answers_model.model_validate(raw)
+        except ValidationError as error:
+            errors = translate(error, self.question_by_id, self.question_by_id)
+            raise AnswersError(sorted(errors, key=self._field_order)) from None
+        return self.prune(model.model_dump(exclude_none=True))
+
+    def validate_page(
+        self, page_id: str, raw: Mapping[str, Any], answers_so_far: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Validate one page of the web form against the answers given before it.
+
+        Returns the page's cleaned answers (only questions that are asked); raises
+        AnswersError with one FieldError per field otherwise.
+        """
+        page = self.page_by_id[page_id]
+        own = {q.id for q in page.questions}
+        model = self._page_models[page_id]
+        values: dict[str, Any] = {}
+        errors: list[FieldError] = []
+        # Field by field, so one bad answer does not hide the others from branching.
+        for question in page.questions:
+            if question.id not in raw:
+                continue
+            try:
+                parsed = model.model_validate({question.id: raw[question.id]})
+            except ValidationError as error:
+                errors.extend(translate(error, self.question_by_id, own))
+                continue
+            values.update(parsed.model_dump(exclude_none=True))
+        context = {k: v for k, v in answers_so_far.items() if k not in own}
+        cleaned: dict[str, Any] = {}
+        failed = {e.field for e in errors}
+        for question in page.questions:
+            if not self.is_visible(question, {**context, **cleaned}):
+                continue
+            if question.id in values:
+                cleaned[question.id] = values[question.id]
+            elif question.required and question.id not in failed:
+                errors.append(
+                    FieldError(
+                        question.id, required_message(question), list(question.choice_ids) or None
+                    )
+                )
+        if errors:
+            raise AnswersError(sorted(errors, key=self._field_order))
+        return cleaned
+
+    def _field_order(self, error: FieldError) -> int:
+        question = self.question_by_id.get(error.field)
+        return self.questions.index(question) if question else len(self.questions)
+
+    def answers_json_schema(self) -> dict[str, Any]:
+        return self.answers_model.model_json_schema()
+
+    # -- evaluation --------------------------------------------------------------------
+
+    def fired(self, answers: Mapping[str, Any]) -> list[CompiledRule]:
+        """The rules whose conditions hold for these (validated) answers."""
+        return [rule for rule in self._compiled if rule.test(answers)]
+
+    def rule_fires(self, index: int, answers: Mapping[str, Any]) -> bool:
+        return self._compiled[index].test(answers)
+
+    def evaluate(self, answers: Mapping[str, Any]) -> Result:
+        """Turn validated answers (from ``validate``) into the personalised result.
+
+        The result depends only on which rules fired, so it is built once per combination
+        and shared: treat it as read-only.
+        """
+        return self._assemble(tuple(rule for rule in self._compiled if rule.test(answers)))
+
+    def _build(self, fired: tuple[CompiledRule, ...]) -> Result:
+        sections: dict[int, list[CompiledRule]] = {}
+        questions: dict[int, list[CompiledRule]] = {}
+        notes: dict[int, list[CompiledRule]] = {}
+        urgent_reasons: list[str] = []
+        for rule in fired:
+            for index in rule.sections:
+                sections.setdefault(index, []).append(rule)
+            for index in rule.questions:
+                questions.setdefault(index, []).append(rule)
+            for index in rule.notes:
+                notes.setdefault(index, []).append(rule)
+            if rule.urgent_reason is not None:
+                urgent_reasons.append(rule.urgent_reason)
+        construct = Result.model_construct
+        return construct(
+            urgent=bool(urgent_reasons),
+            urgent_reasons=urgent_reasons,
+            sections=[
+                SectionOut.model_construct(
+                    id=(s := self.guide[i]).id, title=s.title, body=s.body, because=_because(by)
+                )
+                for i, by in sorted(sections.items())
+            ],
+            questions=[
+                QuestionOut.model_construct(
+                    id=(q := self.bank[i]).id,
+                    text=q.text,
+                    category=q.category,
+                    because=_because(by),
+                )
+                for i, by in sorted(questions.items())
+            ],
+            care_team_notes=[
+                NoteOut.model_construct(
+                    id=(n := self.notes[i]).id, text=n.text, because=_because(by)
+                )
+                for i, by in sorted(notes.items())
+            ],
+            disclaimer=self.disclaimer,
+            ruleset=self.stamp,
+            fired_rules=[FiredRule.model_construct(id=r.id, because=r.because) for r in fired],
+        )
+
+
+def _because(rules: list[CompiledRule]) -> Because:
+    reasons: list[str] = []
+    for rule in rules:
+        if rule.because not in reasons:
+            reasons.append(rule.because)
+    return Because.model_construct(rule_ids=[r.id for r in rules], reason=" ".join(reasons))

@@ -1,0 +1,96 @@
+"""A lint over every patient-facing text in the rule set.
+
+The product never tells a patient they have a condition, that they need a procedure, or that
+they should start, stop or change a medicine. These patterns catch the usual ways such a
+sentence gets written; ``check-rules`` refuses any text that matches one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from questionnaire.engine.yamlsource import Path_
+
+# Keys whose values a patient reads. "description" is for reviewers, ids are not prose.
+PATIENT_KEYS = frozenset(
+    {"label", "hint", "intro", "title", "body", "text", "because", "urgent_reason", "disclaimer"}
+)
+
+_CONDITIONAL = r"(?<!\bif )(?<!\bwhether )(?<!\bwhen )(?<!\bunless )(?<!\bthat )(?<!\bwhat )"
+RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(
+            _CONDITIONAL
+            + r"\byou(?:'ve| have| are suffering from| suffer from)\b(?! (?:to|had|tried|taken|been told|questions|any|the right|a right|someone|a driver|pain)\b)",
+            re.I,
+        ),
+        "states that the patient has a condition",
+    ),
+    (
+        re.compile(r"\byou(?:'ll| will)? (?:need|should|must|ought to)\b", re.I),
+        "tells the patient what they need or should do",
+    ),
+    (
+        re.compile(
+            r"\b(?:stop|start|skip|quit|pause|halt|change|reduce|increase|double|hold off)\b"
+            r"(?: taking| using| your\b[\w\s-]{0,20}?\b(?:medicine|medication|tablets?|pills?|"
+            r"blood thinners?|insulin|dose|doses|treatment))",
+            re.I,
+        ),
+        "tells the patient to start, stop or change a medicine",
+    ),
+    (
+        re.compile(r"\b(?:do not|don't|never) take\b", re.I),
+        "tells the patient not to take something",
+    ),
+    (re.compile(r"\brecommend", re.I), "recommends something"),
+    (
+        re.compile(r"\byou are (?:a |an )?(?:good |ideal |suitable )?candidate\b", re.I),
+        "says who is a candidate",
+    ),
+    (
+        re.compile(r"\byour diagnosis is\b|\byou (?:are|were|have been) diagnosed\b", re.I),
+        "states a diagnosis",
+    ),
+    (
+        re.compile(r"\byou (?:are|were) (?:not )?(?:eligible|suitable)\b", re.I),
+        "decides eligibility",
+    ),
+)
+
+
+def lint_text(text: str) -> list[str]:
+    """The reasons this text breaks the safety rules (empty when it is fine)."""
+    found = []
+    for pattern, reason in RULES:
+        match = pattern.search(text)
+        if match:
+            found.append(f"{reason}: '{match.group(0).strip()}'")
+    return found
+
+
+def patient_texts(data: Any, path: Path_ = ()) -> Iterator[tuple[Path_, str]]:
+    """Every patient-facing string in a file's data, with its path."""
+    if isinstance(data, Mapping):
+        for key, value in data.items():
+            if key in PATIENT_KEYS and isinstance(value, str):
+                yield (*path, key), value
+            elif key != "examples":
+                yield from patient_texts(value, (*path, key))
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            yield from patient_texts(item, (*path, index))
+
+
+def lint_sources(sources: Mapping[str, Any]) -> Iterator[tuple[str, Path_, str]]:
+    """(file, path, message) for every unsafe text in the parsed rule files."""
+    for file, data in sources.items():
+        for path, text in patient_texts(data):
+            for reason in lint_text(text):
+                yield (
+                    file,
+                    path,
+                    f"unsafe wording, {reason}. Say 'ask your doctor' or 'tell your care team' instead",
+                )

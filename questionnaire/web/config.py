@@ -1,0 +1,109 @@
+"""Configuration: defaults, then the instance folder's config.py, then the environment.
+
+Secrets never live in the repository: ``SECRET_KEY`` comes from the environment or from
+``instance/secret_key`` (created on first start with owner-only permissions).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+DEFAULTS: dict[str, Any] = {
+    "RULES_DIR": str(PROJECT_ROOT / "rules"),
+    "SQLALCHEMY_DATABASE_URI": None,  # filled in from DATABASE_URL or the instance folder
+    "SQLALCHEMY_ENGINE_OPTIONS": {},
+    "REDIS_URL": None,
+    # Cookies: Secure is on unless explicitly turned off for plain-HTTP local runs.
+    "SECURE_COOKIES": True,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "WTF_CSRF_TIME_LIMIT": None,
+    "MAX_CONTENT_LENGTH": 256 * 1024,
+    "STAFF_IDLE_TIMEOUT_SECONDS": 30 * 60,
+    "STAFF_ABSOLUTE_TIMEOUT_SECONDS": 12 * 60 * 60,
+    "RATELIMIT_ENABLED": True,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": False,
+    "LOG_LEVEL": "INFO",
+}
+
+# Environment variables read at start-up, and the config key each one sets.
+ENVIRONMENT = {
+    "SECRET_KEY": "SECRET_KEY",
+    "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "REDIS_URL": "REDIS_URL",
+    "RULES_DIR": "RULES_DIR",
+    "SECURE_COOKIES": "SECURE_COOKIES",
+    "LOG_LEVEL": "LOG_LEVEL",
+}
+_BOOLEAN_KEYS = {"SECURE_COOKIES"}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or has a value that is not allowed."""
+
+
+def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    for env_name, key in ENVIRONMENT.items():
+        value = os.environ.get(env_name)
+        if value is None or value == "":
+            continue
+        app.config[key] = _parse_bool(env_name, value) if key in _BOOLEAN_KEYS else value
+    if test_config:
+        app.config.from_mapping(test_config)
+    _finish(app)
+
+
+def _parse_bool(name: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ConfigError(
+        f"{name}={value!r} is not allowed: use one of 1, true, yes, on, 0, false, no, off"
+    )
+
+
+def _finish(app: Flask) -> None:
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
+    uri = app.config.get("SQLALCHEMY_DATABASE_URI")
+    if not uri:
+        uri = f"sqlite:///{instance / 'questionnaire.sqlite3'}"
+    elif uri.startswith("postgres://"):
+        uri = "postgresql+psycopg://" + uri.removeprefix("postgres://")
+    elif uri.startswith("postgresql://"):
+        uri = "postgresql+psycopg://" + uri.removeprefix("postgresql://")
+    app.config["SQLALCHEMY_DATABASE_URI"] = uri
+    if app.config.get("REDIS_URL") and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
+        app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+    secure = bool(app.config["SECURE_COOKIES"])
+    app.config["SESSION_COOKIE_SECURE"] = secure
+    app.config["REMEMBER_COOKIE_SECURE"] = secure
+    # The __Host- prefix pins the cookie to this host and path "/", and needs Secure.
+    app.config["SESSION_COOKIE_NAME"] = "__Host-session" if secure else "session"
+
+
+def _instance_secret(path: Path) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from questionnaire.clinic.commands import register as register_clinic_commands
 from questionnaire.engine import AnswersError, check_ruleset, load_ruleset
 from questionnaire.engine.textsheet import render_text
 from questionnaire.web.config import PROJECT_ROOT
@@ -88,3 +89,7 @@ register_clinic_commands(cli)
 
 def main() -> None:
     cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -133,18 +133,18 @@ def field_type(question: Question) -> Any:
             AfterValidator(_any_of_checker(question.choice_ids)),
         ]
     if question.kind == "number":
-        return Annotated[
-            int,
-            BeforeValidator(_blank_to_none),
-            BeforeValidator(_no_bool),
-            Field(ge=question.minimum, le=question.maximum),
-        ]
-    return Annotated[
-        str,
-        BeforeValidator(_blank_to_none),
-        Field(max_length=question.text_limit),
-        AfterValidator(_printable),
-    ]
+        return Annotated[int, Field(ge=question.minimum, le=question.maximum)]
+    return Annotated[str, Field(max_length=question.text_limit), AfterValidator(_printable)]
+
+
+def _before(question: Question) -> tuple[BeforeValidator, ...]:
+    # Applied outside ``| None``: inside it, a blank answer to an optional question would be
+    # turned into None and then refused by the number or text branch of the union.
+    if question.kind == "number":
+        return (BeforeValidator(_blank_to_none), BeforeValidator(_no_bool))
+    if question.kind == "short_text":
+        return (BeforeValidator(_blank_to_none),)
+    return ()
 
 
 def build_model(
@@ -153,15 +153,19 @@ def build_model(
     fields: dict[str, Any] = {}
     for question in questions:
         kind = field_type(question)
-        if required(question):
-            fields[question.id] = (kind, ...)
-        else:
-            fields[question.id] = (kind | None, None)
+        if not required(question):
+            kind = kind | None
+        before = _before(question)
+        if before:
+            kind = Annotated[(kind, *before)]
+        fields[question.id] = (kind, ...) if required(question) else (kind, None)
     model: type[BaseModel] = create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
     return model
 
 
 def required_message(question: Question) -> str:
+    if question.error_required:
+        return question.error_required
     if question.kind == "any_of":
         if NONE_CHOICE in question.choice_ids:
             none_label = question.label_of(NONE_CHOICE)

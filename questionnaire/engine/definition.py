@@ -34,6 +34,9 @@ class Question(_Model):
     label: Text
     hint: Text | None = None
     required: bool = True
+    # Shown when a required question is left unanswered, naming what to do, e.g.
+    # "Select how long you have had this pain".
+    error_required: Text | None = None
     choices: list[Choice] | None = None
     minimum: StrictInt | None = None
     maximum: StrictInt | None = None

@@ -100,9 +100,14 @@ def check_ruleset(directory: str | Path) -> tuple[RuleSet | None, list[Problem]]
             models[name] = model.model_validate(source.data)
         except ValidationError as error:
             problems.extend(_model_problems(source, model, error))
+    ruleset = None
     if len(models) == len(FILES):
-        return _cross_check(root, sources, models, problems)
-    return None, problems
+        ruleset, problems = _cross_check(root, sources, models, problems)
+    # Wording needs no cross-reference, so it is checked even when other mistakes stop the rest.
+    check = _Checker(sources, problems)
+    for file, path, message in lint_sources({name: s.data for name, s in sources.items()}):
+        check.add(file, path, message)
+    return (None if problems else ruleset), problems
 
 
 # -- pydantic errors with file and line -------------------------------------------------
@@ -112,10 +117,25 @@ def _model_problems(
     source: SourceFile, model: type[BaseModel], error: ValidationError
 ) -> list[Problem]:
     result = []
+    scalar_unions: set[tuple] = set()
     for item in error.errors():
         loc = tuple(item["loc"])
         path = _data_path(source.data, loc)
-        if item["type"] == "extra_forbidden":
+        if loc and loc[-1] in _SCALAR_TAGS:
+            # A value that is neither text nor a number fails each member of the union:
+            # one mistake, so one line.
+            if loc[:-1] in scalar_unions:
+                continue
+            scalar_unions.add(loc[:-1])
+            kinds = [
+                _SCALAR_TAGS[other["loc"][-1]]
+                for other in error.errors()
+                if tuple(other["loc"][:-1]) == loc[:-1] and other["loc"][-1] in _SCALAR_TAGS
+            ]
+            message = f"{item['input']!r} is not allowed; use {' or '.join(dict.fromkeys(kinds))}"
+        elif item["type"] == "condition_operator":
+            message = _operator_message(item["input"])
+        elif item["type"] == "extra_forbidden":
             allowed = _allowed_keys(model, loc[:-1])
             message = f"unknown key '{loc[-1]}'"
             if allowed:
@@ -139,6 +159,22 @@ def _model_problems(
     return result
 
 
+_SCALAR_TAGS = {"str": "text", "int": "a number", "float": "a number"}
+
+
+def _operator_message(value: Any) -> str:
+    operators = f"operators: {cond.OPERATOR_LIST}"
+    if isinstance(value, Mapping) and len(value) > 1:
+        keys = ", ".join(str(key) for key in value)
+        return (
+            f"a condition has exactly one operator, but this one has {len(value)} keys: "
+            f"{keys}; {operators}"
+        )
+    if isinstance(value, Mapping) and len(value) == 1:
+        return f"unknown operator '{next(iter(value))}'; {operators}"
+    return f"a condition is a mapping with exactly one key, the operator; {operators}"
+
+
 def _is_id_list(loc: tuple) -> bool:
     return (
         len(loc) >= 2
@@ -152,7 +188,9 @@ def _data_path(data: Any, loc: tuple) -> Path_:
     path: list[str | int] = []
     current = data
     for part in loc:
-        if (isinstance(current, Mapping) and part in current) or (isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)):
+        if (isinstance(current, Mapping) and part in current) or (
+            isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
+        ):
             current = current[part]
             path.append(part)
         elif (
@@ -246,6 +284,7 @@ class _Checker:
 
     def add(self, file: str, path: Path_, message: str) -> None:
         source = self.sources[file]
+        path = _data_path(source.data, path)  # a missing key is named by the message instead
         self.problems.append(source.problem(path, f"{_describe(source.data, path)}{message}"))
 
     def unique(self, file: str, items: Iterable[Any], path: Path_, what: str) -> None:
@@ -349,8 +388,6 @@ def _cross_check(
         example_base=header.example_base,
     )
     _check_examples(check, ruleset, header.example_base)
-    for file, path, message in lint_sources({name: s.data for name, s in sources.items()}):
-        check.add(file, path, message)
     return (None if problems else ruleset), problems
 
 
@@ -403,7 +440,8 @@ def _check_contract(check: _Checker, by_id: Mapping[str, Question]) -> None:
             check.add(
                 "questionnaire.yaml",
                 _question_path(check, field),
-                f"the contract field '{field}' must be {kind} with the choices {', '.join(choices)}",
+                f"the contract field '{field}' must be {kind} "
+                f"with the choices {', '.join(choices)}",
             )
         if question.enable_when is not None or not question.required:
             check.add(
@@ -459,7 +497,12 @@ def _check_condition(
             continue
         for value in cond.values_of(leaf):
             if question.kind == "number":
-                assert question.minimum is not None and question.maximum is not None
+                if (
+                    question.minimum is None
+                    or question.maximum is None
+                    or question.minimum > question.maximum
+                ):
+                    continue  # the question's own bounds are already reported as wrong
                 if (
                     not isinstance(value, int | float)
                     or not question.minimum <= value <= question.maximum
@@ -467,13 +510,15 @@ def _check_condition(
                     check.add(
                         file,
                         leaf_path,
-                        f"{value!r} is not a number from {question.minimum} to {question.maximum} (field '{field}')",
+                        f"{value!r} is not a number from {question.minimum} "
+                        f"to {question.maximum} (field '{field}')",
                     )
             elif value not in question.choice_ids:
                 check.add(
                     file,
                     leaf_path,
-                    f"{value!r} is not a choice of '{field}'; allowed: {', '.join(question.choice_ids)}",
+                    f"{value!r} is not a choice of '{field}'; "
+                    f"allowed: {', '.join(question.choice_ids)}",
                 )
 
 
@@ -510,7 +555,8 @@ def _check_examples(check: _Checker, ruleset: RuleSet, base: dict[str, Any]) -> 
                     check.add(
                         "rules.yaml",
                         path,
-                        f"answers to questions that are not asked here would be dropped: {', '.join(hidden)}",
+                        "answers to questions that are not asked here would be dropped: "
+                        + ", ".join(hidden),
                     )
                 if ruleset.rule_fires(index, answers) != expected:
                     verb = "does not fire" if expected else "fires"

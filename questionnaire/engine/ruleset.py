@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from questionnaire.engine import conditions as cond
 from questionnaire.engine.answers import (
     CONTRACT,
     AnswersError,
@@ -47,6 +48,96 @@ class CompiledRule:
     questions: tuple[int, ...]
     notes: tuple[int, ...]
     urgent_reason: str | None
+
+
+# A number question with a wider range than this keeps its rules as callables.
+_MAX_TABLE_RANGE = 1000
+
+
+class FiringIndex:
+    """Which rules fire, as a bit mask (bit i for rule i), found with one table lookup per
+    field instead of one call per rule.
+
+    A rule that tests one field (equals, not_equals, in, contains, at_least, at_most,
+    answered), or is ``any`` of such tests, is entered in the table of each field it tests:
+    answer value -> the rules that value makes fire. Any other rule runs its compiled callable.
+    Answers must come from ``RuleSet.validate`` (choice ids, whole numbers in range).
+    """
+
+    def __init__(
+        self, rules: Sequence[Rule], tests: Sequence[Predicate], questions: Mapping[str, Question]
+    ) -> None:
+        self.always = 0
+        tables: dict[str, dict[Any, int]] = {}
+        fallback: list[tuple[int, Predicate]] = []
+        for index, (rule, test) in enumerate(zip(rules, tests, strict=True)):
+            bit = 1 << index
+            if isinstance(rule.when, cond.All) and not rule.when.all:
+                self.always |= bit
+                continue
+            entries = _entries(rule.when, questions)
+            if entries is None:
+                fallback.append((bit, test))
+                continue
+            for field, values in entries:
+                table = tables.setdefault(field, {})
+                for value in values:
+                    table[value] = table.get(value, 0) | bit
+        lists = {field for field in tables if questions[field].kind == "any_of"}
+        self.scalar = tuple((f, table.get) for f, table in tables.items() if f not in lists)
+        self.lists = tuple((f, table.get) for f, table in tables.items() if f in lists)
+        self.fallback = tuple(fallback)
+
+    def mask(self, answers: Mapping[str, Any]) -> int:
+        mask = self.always
+        get = answers.get
+        for field, look in self.scalar:
+            mask |= look(get(field), 0)
+        for field, look in self.lists:
+            ticked = get(field)
+            if ticked:
+                for choice in ticked:
+                    mask |= look(choice, 0)
+        for bit, test in self.fallback:
+            if test(answers):
+                mask |= bit
+        return mask
+
+
+def _entries(
+    condition: Any, questions: Mapping[str, Question]
+) -> list[tuple[str, list[Any]]] | None:
+    """(field, the answer values that make the condition hold), or None when the condition
+    is not a plain test of field values."""
+    if isinstance(condition, cond.AnyOf):
+        found: list[tuple[str, list[Any]]] = []
+        for child in condition.any:
+            entries = _entries(child, questions)
+            if entries is None:
+                return None
+            found += entries
+        return found
+    if isinstance(condition, cond.All) and len(condition.all) == 1:
+        return _entries(condition.all[0], questions)
+    if isinstance(condition, cond.All | cond.Not):
+        return None
+    question = questions[cond.field_of(condition)]
+    if question.kind == "number":
+        if question.minimum is None or question.maximum is None:
+            return None
+        if question.maximum - question.minimum > _MAX_TABLE_RANGE:
+            return None
+        possible: list[Any] = list(range(question.minimum, question.maximum + 1))
+    elif question.kind == "short_text":
+        return None
+    else:
+        possible = list(question.choice_ids)
+    test = compile_condition(condition)
+    field = question.id
+    if question.kind == "any_of":
+        # Each ticked choice is looked up on its own: a value holds when ticking it alone does.
+        return [(field, [value for value in possible if test({field: [value]})])]
+    return [(field, [value for value in possible if test({field: value})])]
 
 
 class RuleSet:
@@ -91,10 +182,9 @@ class RuleSet:
         self.answers_model: type[BaseModel] = build_model(
             "Answers", self.questions, lambda q: q.id in CONTRACT
         )
-        self._page_models = {
-            page.id: build_model(f"Answers_{page.id}", page.questions, lambda q: False)
-            for page in pages
-        }
+        # Pages are validated field by field, so one model with every question optional
+        # serves them all (a model per page would only add start-up time).
+        self._field_model = build_model("AnswerFields", self.questions, lambda q: False)
         section_index = {s.id: i for i, s in enumerate(guide)}
         bank_index = {q.id: i for i, q in enumerate(bank)}
         note_index = {n.id: i for i, n in enumerate(notes)}
@@ -110,6 +200,10 @@ class RuleSet:
             )
             for rule in rules
         )
+        self._index = FiringIndex(
+            rules, [rule.test for rule in self._compiled], self.question_by_id
+        )
+        self._mask = self._index.mask
         self._assemble = functools.lru_cache(maxsize=4096)(self._build)
 
     # -- the questionnaire -------------------------------------------------------------
@@ -167,9 +261,9 @@ class RuleSet:
         """
         page = self.page_by_id[page_id]
         own = {q.id for q in page.questions}
-        model = self._page_models[page_id]
+        model = self._field_model
         values: dict[str, Any] = {}
-        errors: list[FieldError] = []
+        problems: dict[str, FieldError] = {}
         # Field by field, so one bad answer does not hide the others from branching.
         for question in page.questions:
             if question.id not in raw:
@@ -177,25 +271,29 @@ class RuleSet:
             try:
                 parsed = model.model_validate({question.id: raw[question.id]})
             except ValidationError as error:
-                errors.extend(translate(error, self.question_by_id, own))
+                problems.update((e.field, e) for e in translate(error, self.question_by_id, own))
                 continue
             values.update(parsed.model_dump(exclude_none=True))
         context = {k: v for k, v in answers_so_far.items() if k not in own}
         cleaned: dict[str, Any] = {}
-        failed = {e.field for e in errors}
+        errors: list[FieldError] = []
         for question in page.questions:
+            # A question hidden by the answers above it is not asked: its answer and any
+            # error in it are dropped.
             if not self.is_visible(question, {**context, **cleaned}):
                 continue
-            if question.id in values:
+            if question.id in problems:
+                errors.append(problems[question.id])
+            elif question.id in values:
                 cleaned[question.id] = values[question.id]
-            elif question.required and question.id not in failed:
+            elif question.required:
                 errors.append(
                     FieldError(
                         question.id, required_message(question), list(question.choice_ids) or None
                     )
                 )
         if errors:
-            raise AnswersError(sorted(errors, key=self._field_order))
+            raise AnswersError(errors)
         return cleaned
 
     def _field_order(self, error: FieldError) -> int:
@@ -209,10 +307,10 @@ class RuleSet:
 
     def fired(self, answers: Mapping[str, Any]) -> list[CompiledRule]:
         """The rules whose conditions hold for these (validated) answers."""
-        return [rule for rule in self._compiled if rule.test(answers)]
+        return self._rules_of(self._mask(answers))
 
     def rule_fires(self, index: int, answers: Mapping[str, Any]) -> bool:
-        return self._compiled[index].test(answers)
+        return bool(self._mask(answers) >> index & 1)
 
     def evaluate(self, answers: Mapping[str, Any]) -> Result:
         """Turn validated answers (from ``validate``) into the personalised result.
@@ -220,9 +318,13 @@ class RuleSet:
         The result depends only on which rules fired, so it is built once per combination
         and shared: treat it as read-only.
         """
-        return self._assemble(tuple(rule for rule in self._compiled if rule.test(answers)))
+        return self._assemble(self._mask(answers))
 
-    def _build(self, fired: tuple[CompiledRule, ...]) -> Result:
+    def _rules_of(self, mask: int) -> list[CompiledRule]:
+        return [rule for index, rule in enumerate(self._compiled) if mask >> index & 1]
+
+    def _build(self, mask: int) -> Result:
+        fired = self._rules_of(mask)
         sections: dict[int, list[CompiledRule]] = {}
         questions: dict[int, list[CompiledRule]] = {}
         notes: dict[int, list[CompiledRule]] = {}

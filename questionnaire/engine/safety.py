@@ -18,12 +18,31 @@ PATIENT_KEYS = frozenset(
     {"label", "hint", "intro", "title", "body", "text", "because", "urgent_reason", "disclaimer"}
 )
 
-_CONDITIONAL = r"(?<!\bif )(?<!\bwhether )(?<!\bwhen )(?<!\bunless )(?<!\bthat )(?<!\bwhat )"
+# What a sentence about changing a medicine names: a kind of medicine, or a common one.
+_MEDICINE = (
+    r"(?:medicines?|medications?|tablets?|pills?|blood thinners?|insulin|doses?|treatment"
+    r"|painkillers?|aspirin|warfarin|apixaban|rivaroxaban|dabigatran|clopidogrel|heparin"
+    r"|metformin|steroids?)\b"
+)
+
+
+def _not_after_conditional(word: str) -> str:
+    """``word``, unless a conditional comes just before it ("if you have" asks, not states).
+
+    The look-behinds follow the word so that the search can skip ahead to the word itself.
+    """
+    conditionals = ("if", "whether", "when", "unless", "that", "what")
+    return rf"\b{word}" + "".join(rf"(?<!\b{c} {word})" for c in conditionals)
+
+
 RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(
-            _CONDITIONAL
-            + r"\byou(?:'ve| have| are suffering from| suffer from)\b(?! (?:to|had|tried|taken|been told|questions|any|the right|a right|someone|a driver|pain)\b)",
+            _not_after_conditional("you")
+            + r"(?:'ve| have| (?:probably|likely|most likely) have| are suffering from"
+            r"|'re suffering from| suffer from)\b"
+            r"(?! (?:to|had|tried|taken|been told|questions|any|the right|a right|someone"
+            r"|a driver|pain)\b)",
             re.I,
         ),
         "states that the patient has a condition",
@@ -34,9 +53,9 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (
         re.compile(
-            r"\b(?:stop|start|skip|quit|pause|halt|change|reduce|increase|double|hold off)\b"
-            r"(?: taking| using| your\b[\w\s-]{0,20}?\b(?:medicine|medication|tablets?|pills?|"
-            r"blood thinners?|insulin|dose|doses|treatment))",
+            r"\b(?:stop|start|skip|quit|pause|halt|change|reduce|increase|double|hold off|hold)\b"
+            r"(?: taking| using| your\b[\w\s-]{0,20}?\b" + _MEDICINE + r")"
+            r"|\btake (?:less|more|half|extra)\b[\w\s-]{0,20}?\b" + _MEDICINE,
             re.I,
         ),
         "tells the patient to start, stop or change a medicine",
@@ -51,11 +70,20 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = (
         "says who is a candidate",
     ),
     (
-        re.compile(r"\byour diagnosis is\b|\byou (?:are|were|have been) diagnosed\b", re.I),
+        re.compile(
+            r"\byour diagnosis is\b|\byou (?:are|were|have been) diagnosed\b|"
+            + _not_after_conditional("your")
+            + r" (?:back )?(?:pain|symptoms?) (?:is|are) (?:caused by|due to|coming from)\b",
+            re.I,
+        ),
         "states a diagnosis",
     ),
     (
-        re.compile(r"\byou (?:are|were) (?:not )?(?:eligible|suitable)\b", re.I),
+        re.compile(
+            r"\byou (?:are|were) (?:not )?(?:eligible|suitable)\b"
+            r"|\byou (?:do not |don't )?qualify\b",
+            re.I,
+        ),
         "decides eligibility",
     ),
 )
@@ -92,5 +120,6 @@ def lint_sources(sources: Mapping[str, Any]) -> Iterator[tuple[str, Path_, str]]
                 yield (
                     file,
                     path,
-                    f"unsafe wording, {reason}. Say 'ask your doctor' or 'tell your care team' instead",
+                    f"unsafe wording, {reason}. "
+                    "Say 'ask your doctor' or 'tell your care team' instead",
                 )

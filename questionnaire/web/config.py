@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULTS: dict[str, Any] = {
     "RULES_DIR": str(PROJECT_ROOT / "rules"),
     "SQLALCHEMY_DATABASE_URI": None,  # filled in from DATABASE_URL or the instance folder
-    "SQLALCHEMY_ENGINE_OPTIONS": {},
+    # Database errors must not echo bound values: they hold patients' names and answers.
+    "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
     "REDIS_URL": None,
     # Cookies: Secure is on unless explicitly turned off for plain-HTTP local runs.
     "SECURE_COOKIES": True,
@@ -27,8 +29,13 @@ DEFAULTS: dict[str, Any] = {
     "REMEMBER_COOKIE_HTTPONLY": True,
     "WTF_CSRF_TIME_LIMIT": None,
     "MAX_CONTENT_LENGTH": 256 * 1024,
+    # Patient answers live in the signed session cookie: keep them for a sitting, not a month,
+    # since people fill this in on shared computers too.
+    "PERMANENT_SESSION_LIFETIME": timedelta(hours=3),
     "STAFF_IDLE_TIMEOUT_SECONDS": 30 * 60,
     "STAFF_ABSOLUTE_TIMEOUT_SECONDS": 12 * 60 * 60,
+    # Canonical URL of the FHIR Questionnaire; unset, this server's own address is used.
+    "FHIR_QUESTIONNAIRE_URL": None,
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": False,

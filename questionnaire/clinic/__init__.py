@@ -1,0 +1,1 @@
+"""The clinic side: stored submissions, staff accounts and sessions, the audit log."""

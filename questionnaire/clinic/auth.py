@@ -1,0 +1,576 @@
+"""Staff sign-in: password, then a TOTP code, then a server-side session.
+
+The Flask session holds only a random token; the ``staff_sessions`` row is keyed by its
+sha256, so ending the row (sign-out, timeout, a disabled account) ends every copy of the
+cookie. Failed attempts and lockouts live in the database, so they count across instances.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import wraps
+from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
+
+import pyotp
+import segno
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_user, logout_user
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import update
+
+from questionnaire.clinic import store
+from questionnaire.clinic.audit import write_audit
+from questionnaire.clinic.models import ROLES, StaffSession, StaffUser, utcnow
+from questionnaire.clinic.passwords import (
+    check_password_policy,
+    hash_password,
+    needs_rehash,
+    spend_verify_time,
+    verify_password,
+)
+from questionnaire.extensions import db, limiter, login_manager
+
+bp = Blueprint("clinic_auth", __name__, url_prefix="/clinic")
+
+NOT_RECOGNISED = "Email, password or code not recognised"
+MAX_FAILURES = 5
+LOCKOUT = timedelta(minutes=15)
+# Between the password and the code step; long enough to open an authenticator app.
+PENDING_LIFETIME = timedelta(minutes=5)
+# last_seen_at is written at most this often, not on every request.
+TOUCH_INTERVAL = timedelta(minutes=1)
+TOTP_ISSUER = "Back injection questionnaire"
+PENDING_KEY = "pending_login"
+_EMAIL_SHAPE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class FormError:
+    """One problem with one form field, for the error summary and the field itself."""
+
+    field: str
+    message: str
+
+
+# --- the signed-in principal -----------------------------------------------------------------
+
+
+class StaffIdentity:
+    """``current_user`` for staff: the account, and the session token that proved it."""
+
+    is_authenticated = True
+    is_anonymous = False
+
+    def __init__(self, user: StaffUser, token: str) -> None:
+        self.user = user
+        self._token = token
+
+    @property
+    def is_active(self) -> bool:
+        return self.user.disabled_at is None
+
+    @property
+    def id(self) -> int:
+        return self.user.id
+
+    @property
+    def clinic_id(self) -> int:
+        return self.user.clinic_id
+
+    @property
+    def role(self) -> str:
+        return self.user.role
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user.role == "admin"
+
+    @property
+    def email(self) -> str:
+        return self.user.email
+
+    @property
+    def display_name(self) -> str:
+        return self.user.display_name
+
+    def get_id(self) -> str:
+        # Flask-Login keeps this in the session: the token, never the account id.
+        return self._token
+
+
+def session_key(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@login_manager.user_loader
+def load_staff(token: str) -> StaffIdentity | None:
+    """Resolve the session token; None (signed out) when the session has ended or timed out."""
+    if not isinstance(token, str) or not 20 <= len(token) <= 100:
+        return None
+    row = db.session.get(StaffSession, session_key(token))
+    if row is None or row.ended_at is not None:
+        return None
+    now = utcnow()
+    config = current_app.config
+    idle = timedelta(seconds=int(config["STAFF_IDLE_TIMEOUT_SECONDS"]))
+    absolute = timedelta(seconds=int(config["STAFF_ABSOLUTE_TIMEOUT_SECONDS"]))
+    user = db.session.get(StaffUser, row.user_id)
+    expired = now - row.last_seen_at > idle or now - row.created_at > absolute
+    if expired or user is None or user.disabled_at is not None:
+        if expired and _no_pending_writes():
+            row.ended_at = now
+            write_audit(
+                "session_expired", user_id=row.user_id, clinic_id=user.clinic_id if user else None
+            )
+            db.session.commit()
+        return None
+    if now - row.last_seen_at >= TOUCH_INTERVAL and _no_pending_writes():
+        row.last_seen_at = now
+        db.session.commit()
+    return StaffIdentity(user, token)
+
+
+def _no_pending_writes() -> bool:
+    # The loader may run in the middle of another view: never commit that view's changes.
+    return not (db.session.new or db.session.dirty or db.session.deleted)
+
+
+def staff() -> StaffIdentity:
+    """The signed-in staff member (only behind require_staff or admin_required)."""
+    return cast(StaffIdentity, current_user._get_current_object())
+
+
+def require_staff() -> ResponseReturnValue | None:
+    """For a blueprint's before_request: every clinic page needs a signed-in staff member."""
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+def admin_required(view: F) -> F:
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if not staff().is_admin:
+            return forbidden()
+        return view(*args, **kwargs)
+
+    return cast(F, wrapped)
+
+
+def forbidden() -> ResponseReturnValue:
+    return render_template("clinic/forbidden.html"), 403
+
+
+@bp.record_once
+def _configure_login(state: Any) -> None:
+    login_manager.login_view = "clinic_auth.login"
+    login_manager.login_message = "Sign in to see that page."
+    login_manager.login_message_category = "info"
+
+
+# --- forms ------------------------------------------------------------------------------------
+
+
+class _Form(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginForm(_Form):
+    email: str = ""
+    password: str = ""
+
+
+class CodeForm(_Form):
+    code: str = ""
+
+
+class NewStaffForm(_Form):
+    email: str = ""
+    display_name: str = ""
+    role: str = "staff"
+    password: str = ""
+
+
+def _form(model: type[_Form], fields: tuple[str, ...]) -> Any:
+    # Spaces are part of a passphrase, so only the other fields are stripped.
+    return model.model_validate(
+        {
+            name: value if name == "password" else value.strip()
+            for name in fields
+            for value in [request.form.get(name, "")]
+        }
+    )
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path inside the clinic pages may be a redirect target after sign-in."""
+    if not target or len(target) > 500:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/clinic/") or "\\" in target:
+        return None
+    return target
+
+
+# --- sign in ----------------------------------------------------------------------------------
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def login() -> ResponseReturnValue:
+    if current_user.is_authenticated:
+        return redirect(url_for("clinic.index"))
+    next_url = _safe_next(request.values.get("next"))
+    if request.method == "GET":
+        return render_template("clinic/login.html", form={}, errors=[], next_url=next_url)
+    form = _form(LoginForm, ("email", "password"))
+    errors: list[FormError] = []
+    if not form.email:
+        errors.append(FormError("email", "Enter your email address"))
+    if not form.password:
+        errors.append(FormError("password", "Enter your password"))
+    if not errors:
+        user = _check_password(form.email, form.password)
+        if user is not None:
+            _start_pending(user, next_url)
+            if user.totp_confirmed_at is None:
+                return redirect(url_for("clinic_auth.totp_setup"))
+            return redirect(url_for("clinic_auth.login_code"))
+        errors.append(FormError("email", NOT_RECOGNISED))
+    shown = {"email": form.email}
+    return render_template("clinic/login.html", form=shown, errors=errors, next_url=next_url), 400
+
+
+def _check_password(email: str, password: str) -> StaffUser | None:
+    """The account if the password is right; otherwise records the failure and gives None.
+
+    A locked account is refused before any hashing, and an unknown one spends the time of
+    one verify, so neither the answer nor its timing tells whether the account exists.
+    """
+    user = store.find_staff_user_by_email(email) if len(email) <= 254 else None
+    if user is None:
+        spend_verify_time(password)
+        write_audit("login_failure", detail="unknown account")
+        db.session.commit()
+        return None
+    if user.disabled_at is not None:
+        spend_verify_time(password)
+        write_audit(
+            "login_failure", user_id=user.id, clinic_id=user.clinic_id, detail="account disabled"
+        )
+        db.session.commit()
+        return None
+    if _is_locked(user):
+        write_audit(
+            "login_failure", user_id=user.id, clinic_id=user.clinic_id, detail="account locked"
+        )
+        db.session.commit()
+        return None
+    if not verify_password(user.password_hash, password):
+        record_failure(user, "bad password")
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+        db.session.commit()
+    return user
+
+
+def _is_locked(user: StaffUser) -> bool:
+    return user.locked_until is not None and user.locked_until > utcnow()
+
+
+def record_failure(user: StaffUser, detail: str) -> None:
+    """Count one failed attempt in the database; the fifth in a row locks the account."""
+    # An UPDATE of the stored count, so attempts on several instances add up.
+    db.session.execute(
+        update(StaffUser)
+        .where(StaffUser.id == user.id)
+        .values(failed_logins=StaffUser.failed_logins + 1)
+    )
+    db.session.refresh(user)
+    if user.failed_logins >= MAX_FAILURES:
+        user.locked_until = utcnow() + LOCKOUT
+        user.failed_logins = 0
+        detail = f"{detail}; locked"
+    write_audit("login_failure", user_id=user.id, clinic_id=user.clinic_id, detail=detail)
+    db.session.commit()
+
+
+def _start_pending(user: StaffUser, next_url: str | None) -> None:
+    # A fresh session between the two steps too: nothing from before sign-in carries over.
+    session.clear()
+    session[PENDING_KEY] = {
+        "user_id": user.id,
+        "since": utcnow().timestamp(),
+        "next": next_url,
+    }
+
+
+def _pending_user() -> tuple[StaffUser | None, str | None]:
+    """The account that passed the password step, while that step is recent enough."""
+    pending = session.get(PENDING_KEY)
+    if not isinstance(pending, dict):
+        return None, None
+    since = pending.get("since")
+    user_id = pending.get("user_id")
+    if not isinstance(since, int | float) or not isinstance(user_id, int):
+        return None, None
+    if utcnow() - datetime.fromtimestamp(since, tz=UTC) > PENDING_LIFETIME:
+        return None, None
+    user = db.session.get(StaffUser, user_id)
+    if user is None or user.disabled_at is not None or _is_locked(user):
+        return None, None
+    next_url = pending.get("next")
+    return user, next_url if isinstance(next_url, str) else None
+
+
+def _restart_sign_in(message: str) -> ResponseReturnValue:
+    session.pop(PENDING_KEY, None)
+    flash(message, "info")
+    return redirect(url_for("clinic_auth.login"))
+
+
+def _clean_code(raw: str) -> str:
+    return "".join(raw.split()).replace("-", "")
+
+
+def _code_error(code: str) -> str | None:
+    if not code:
+        return "Enter the 6-digit code from your authenticator app"
+    if len(code) != 6 or not code.isdigit():
+        return "Enter the code as 6 digits, like 123456"
+    return None
+
+
+def _code_matches(secret: str, code: str) -> bool:
+    # One step either side allows for a clock a little off on the phone.
+    return pyotp.TOTP(secret).verify(code, valid_window=1)
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def login_code() -> ResponseReturnValue:
+    user, next_url = _pending_user()
+    if user is None:
+        return _restart_sign_in("Sign in again: the first step has expired or was not done.")
+    if user.totp_confirmed_at is None or not user.totp_secret:
+        return redirect(url_for("clinic_auth.totp_setup"))
+    if request.method == "GET":
+        return render_template("clinic/login_code.html", errors=[])
+    code = _clean_code(_form(CodeForm, ("code",)).code)
+    problem = _code_error(code)
+    if problem is not None:
+        return render_template("clinic/login_code.html", errors=[FormError("code", problem)]), 400
+    if _code_matches(user.totp_secret, code):
+        return _complete_sign_in(user, next_url)
+    record_failure(user, "bad code")
+    if _is_locked(user):
+        return _restart_sign_in(NOT_RECOGNISED)
+    return render_template(
+        "clinic/login_code.html", errors=[FormError("code", NOT_RECOGNISED)]
+    ), 400
+
+
+@bp.route("/totp/setup", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def totp_setup() -> ResponseReturnValue:
+    user, next_url = _pending_user()
+    if user is None:
+        return _restart_sign_in("Sign in again: the first step has expired or was not done.")
+    if user.totp_confirmed_at is not None:
+        return redirect(url_for("clinic_auth.login_code"))
+    if not user.totp_secret:
+        # Kept until confirmed, so reloading the page does not break a code already scanned.
+        user.totp_secret = pyotp.random_base32()
+        db.session.commit()
+    secret = user.totp_secret
+    assert secret is not None
+    errors: list[FormError] = []
+    if request.method == "POST":
+        code = _clean_code(_form(CodeForm, ("code",)).code)
+        problem = _code_error(code)
+        if problem is None and _code_matches(secret, code):
+            user.totp_confirmed_at = utcnow()
+            write_audit("totp_confirmed", user_id=user.id, clinic_id=user.clinic_id)
+            db.session.commit()
+            return _complete_sign_in(user, next_url)
+        if problem is None:
+            record_failure(user, "bad code")
+            if _is_locked(user):
+                return _restart_sign_in(NOT_RECOGNISED)
+            problem = "That code is not right. Enter the code your app shows now"
+        errors.append(FormError("code", problem))
+    uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=TOTP_ISSUER)
+    return (
+        render_template(
+            "clinic/totp_setup.html",
+            errors=errors,
+            qr_data_uri=qr_code_data_uri(uri),
+            secret_groups=[secret[i : i + 4] for i in range(0, len(secret), 4)],
+        ),
+        400 if errors else 200,
+    )
+
+
+def qr_code_data_uri(text: str) -> str:
+    """The QR code of ``text`` as an SVG image in a data: URI (the page allows img data:)."""
+    buffer = io.BytesIO()
+    segno.make(text, error="m").save(buffer, kind="svg", scale=5, border=4, xmldecl=False)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _complete_sign_in(user: StaffUser, next_url: str | None) -> ResponseReturnValue:
+    """Create the server-side session and put only its token in a brand-new Flask session."""
+    session.clear()
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    db.session.add(
+        StaffSession(id=session_key(token), user_id=user.id, created_at=now, last_seen_at=now)
+    )
+    user.failed_logins = 0
+    user.locked_until = None
+    write_audit("login_success", user_id=user.id, clinic_id=user.clinic_id)
+    db.session.commit()
+    login_user(StaffIdentity(user, token))
+    return redirect(next_url or url_for("clinic.index"))
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> ResponseReturnValue:
+    if current_user.is_authenticated:
+        identity = staff()
+        db.session.execute(
+            update(StaffSession)
+            .where(StaffSession.id == session_key(identity.get_id()))
+            .values(ended_at=utcnow())
+        )
+        write_audit("logout", user_id=identity.id, clinic_id=identity.clinic_id)
+        db.session.commit()
+    logout_user()
+    session.clear()
+    flash("You have signed out.", "info")
+    return redirect(url_for("clinic_auth.login"))
+
+
+# --- staff accounts (admins) ------------------------------------------------------------------
+
+
+@bp.route("/staff")
+@admin_required
+def staff_list() -> ResponseReturnValue:
+    me = staff()
+    users = store.list_staff_users(me.clinic_id)
+    now = utcnow()
+    return render_template("clinic/staff_list.html", users=users, now=now)
+
+
+@bp.route("/staff/new", methods=["GET", "POST"])
+@admin_required
+def staff_new() -> ResponseReturnValue:
+    me = staff()
+    if request.method == "GET":
+        return render_template(
+            "clinic/staff_new.html", form={"role": "staff"}, errors=[], roles=ROLES
+        )
+    form = _form(NewStaffForm, ("email", "display_name", "role", "password"))
+    errors = _new_staff_errors(form)
+    if not errors:
+        try:
+            user = store.create_staff_user(
+                me.clinic_id, form.email, form.display_name, form.role, hash_password(form.password)
+            )
+        except store.StoreError as error:
+            errors.append(FormError("email", _store_message(str(error))))
+        else:
+            write_audit(
+                "staff_create",
+                user_id=me.id,
+                clinic_id=me.clinic_id,
+                record_id=user.id,
+                detail=f"role={user.role}",
+            )
+            db.session.commit()
+            flash(
+                f"Account created for {user.display_name}. "
+                "They set up their sign-in code the first time they sign in.",
+                "info",
+            )
+            return redirect(url_for("clinic_auth.staff_list"))
+    shown = {"email": form.email, "display_name": form.display_name, "role": form.role}
+    return render_template("clinic/staff_new.html", form=shown, errors=errors, roles=ROLES), 400
+
+
+def _new_staff_errors(form: NewStaffForm) -> list[FormError]:
+    errors: list[FormError] = []
+    if not form.email:
+        errors.append(FormError("email", "Enter an email address"))
+    elif len(form.email) > 254 or not _EMAIL_SHAPE.match(form.email):
+        errors.append(
+            FormError(
+                "email", "Enter an email address in the correct format, like name@example.org"
+            )
+        )
+    if not form.display_name:
+        errors.append(FormError("display_name", "Enter the person's name"))
+    elif len(form.display_name) > 200:
+        errors.append(FormError("display_name", "Name must be 200 characters or fewer"))
+    if form.role not in ROLES:
+        errors.append(FormError("role", f"Select a role: {' or '.join(ROLES)}"))
+    if not form.password:
+        errors.append(FormError("password", "Enter a first password"))
+    else:
+        errors.extend(
+            FormError("password", p) for p in check_password_policy(form.password, email=form.email)
+        )
+    return errors
+
+
+def _store_message(message: str) -> str:
+    return message[0].upper() + message[1:]
+
+
+@bp.route("/staff/<int:user_id>/disable", methods=["POST"])
+@admin_required
+def staff_disable(user_id: int) -> ResponseReturnValue:
+    me = staff()
+    user = store.get_staff_user(me.clinic_id, user_id)
+    if user is None:
+        return render_template("clinic/not_found.html"), 404
+    if user.id == me.id:
+        flash("You cannot turn off your own account. Ask another administrator.", "error")
+        return redirect(url_for("clinic_auth.staff_list"))
+    if user.disabled_at is None:
+        now = utcnow()
+        user.disabled_at = now
+        # Ending the sessions signs the person out everywhere at once.
+        db.session.execute(
+            update(StaffSession)
+            .where(StaffSession.user_id == user.id, StaffSession.ended_at.is_(None))
+            .values(ended_at=now)
+        )
+        write_audit("staff_disable", user_id=me.id, clinic_id=me.clinic_id, record_id=user.id)
+        db.session.commit()
+        flash(f"{user.display_name} can no longer sign in.", "info")
+    return redirect(url_for("clinic_auth.staff_list"))

@@ -1,0 +1,340 @@
+"""Sending a finished sheet to a clinic: the clinic's start link and the consent form.
+
+A clinic gives patients the link ``/c/<slug>/``; it remembers the clinic and starts the
+questionnaire. From the sheet, ``/send`` asks for consent, name, date of birth and
+appointment date, then stores the answers once: the form carries an idempotency key made
+when it is first shown, so a double click, a refresh or a retry after an error stores one
+submission and shows its confirmation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import secrets
+import unicodedata
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from questionnaire.clinic import store
+from questionnaire.clinic.models import Clinic
+from questionnaire.clinic.reference import spell_reference
+from questionnaire.engine import AnswersError
+from questionnaire.extensions import db, limiter
+from questionnaire.web.answerstore import CLINIC_SLUG, load_answers
+from questionnaire.web.app import current_ruleset
+
+bp = Blueprint("sending", __name__)
+bp.add_app_template_filter(spell_reference, "spell_reference")
+log = logging.getLogger(__name__)
+
+# Session keys: the key of the form being filled in, and the last confirmation shown.
+SEND_KEY = "send_key"
+SENT = "sent"
+
+NAME_MAX = 200
+OLDEST_AGE = 120
+APPOINTMENT_HORIZON_DAYS = 365
+_KEY = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
+_DIGITS = re.compile(r"^[0-9]{1,4}$")
+
+
+# --- the form ------------------------------------------------------------------------------
+
+
+class FormProblem(BaseModel):
+    """One error: ``field`` is the id of the input the error summary links to (the first
+    wrong part of a date), ``name`` the form field it belongs to."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    field: str
+    name: str
+    message: str
+    parts: tuple[str, ...] = ()  # the boxes of a date to mark; none means all three
+
+
+class SendForm(BaseModel):
+    """What /send collects, checked against ``today`` passed in the validation context."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    consent: bool
+    patient_name: str
+    date_of_birth: date
+    appointment_date: date
+    idempotency_key: str
+
+    @field_validator("consent", mode="before")
+    @classmethod
+    def _consent(cls, value: Any) -> bool:
+        if value != "yes":
+            raise _problem("Tick the box to agree to send your answers to the clinic")
+        return True
+
+    @field_validator("patient_name", mode="before")
+    @classmethod
+    def _name(cls, value: Any) -> str:
+        name = " ".join(str(value or "").split())
+        if not name:
+            raise _problem("Enter your full name")
+        if len(name) > NAME_MAX:
+            raise _problem(f"Your name must be {NAME_MAX} characters or fewer")
+        if any(unicodedata.category(char).startswith("C") for char in name):
+            raise _problem("Your name must only include letters, spaces and punctuation")
+        return name
+
+    @field_validator("date_of_birth", mode="before")
+    @classmethod
+    def _date_of_birth(cls, value: Any, info: ValidationInfo) -> date:
+        today = _today(info)
+        born = _parse_date("Date of birth", "date of birth", value)
+        if born >= today:
+            raise _problem("Date of birth must be in the past")
+        if _age(born, today) > OLDEST_AGE:
+            raise _problem(
+                f"Date of birth must be within the last {OLDEST_AGE} years: check the year",
+                "year",
+            )
+        return born
+
+    @field_validator("appointment_date", mode="before")
+    @classmethod
+    def _appointment_date(cls, value: Any, info: ValidationInfo) -> date:
+        today = _today(info)
+        day = _parse_date("Appointment date", "appointment date", value)
+        if day < today:
+            raise _problem("Appointment date must be today or in the future")
+        if day > today + timedelta(days=APPOINTMENT_HORIZON_DAYS):
+            raise _problem("Appointment date must be within the next 12 months")
+        return day
+
+    @field_validator("idempotency_key", mode="before")
+    @classmethod
+    def _key(cls, value: Any) -> str:
+        if not isinstance(value, str) or not _KEY.match(value):
+            # Only a tampered or very old page gets here: show the form again.
+            raise _problem("This form has expired. Check your details and send them again")
+        return value
+
+
+def _problem(message: str, *parts: str) -> PydanticCustomError:
+    return PydanticCustomError("form", message, {"parts": parts} if parts else None)
+
+
+def _today(info: ValidationInfo) -> date:
+    context = info.context or {}
+    today = context.get("today")
+    return today if isinstance(today, date) else datetime.now(UTC).date()
+
+
+def _parse_date(label: str, lower: str, value: Any) -> date:
+    parts = value if isinstance(value, dict) else {}
+    day, month, year = (str(parts.get(key, "")).strip() for key in ("day", "month", "year"))
+    if not (day or month or year):
+        raise _problem(f"Enter your {lower}")
+    missing = [name for name, text in (("day", day), ("month", month), ("year", year)) if not text]
+    if missing:
+        raise _problem(f"{label} must include a {' and a '.join(missing)}", *missing)
+    for name, text in (("day", day), ("month", month), ("year", year)):
+        if not _DIGITS.match(text):
+            raise _problem(f"{label} must be written in numbers", name)
+    if len(year) != 4:
+        raise _problem(f"{label} year must include 4 numbers", "year")
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        raise _problem(f"{label} must be a real date") from None
+
+
+def _age(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+DATE_FIELDS = {"date_of_birth": "dob", "appointment_date": "appointment"}
+
+
+def read_send_form(
+    form: Any, today: date
+) -> tuple[SendForm | None, list[FormProblem], dict[str, str]]:
+    """Validate a posted /send form: the model or every problem, and the values to show."""
+    values = posted_values(form)
+    raw = {
+        "consent": values["consent"],
+        "patient_name": values["patient_name"],
+        "date_of_birth": _parts(values, "dob"),
+        "appointment_date": _parts(values, "appointment"),
+        "idempotency_key": values["idempotency_key"],
+    }
+    try:
+        return SendForm.model_validate(raw, context={"today": today}), [], values
+    except ValidationError as error:
+        return None, [_form_problem(item) for item in error.errors()], values
+
+
+FORM_FIELDS = (
+    "consent",
+    "patient_name",
+    "dob-day",
+    "dob-month",
+    "dob-year",
+    "appointment-day",
+    "appointment-month",
+    "appointment-year",
+    "idempotency_key",
+)
+
+
+def posted_values(form: Any) -> dict[str, str]:
+    """The form's own fields as typed (cut to a sane length), to show again."""
+    return {name: str(form.get(name, ""))[:400] for name in FORM_FIELDS}
+
+
+def _parts(values: dict[str, str], prefix: str) -> dict[str, str]:
+    return {part: values[f"{prefix}-{part}"] for part in ("day", "month", "year")}
+
+
+def _form_problem(item: Any) -> FormProblem:
+    name = str(item["loc"][0]) if item["loc"] else "consent"
+    if name not in DATE_FIELDS:
+        return FormProblem(field=name, name=name, message=item["msg"])
+    parts = tuple((item.get("ctx") or {}).get("parts") or ())
+    anchor = f"{DATE_FIELDS[name]}-{parts[0] if parts else 'day'}"
+    return FormProblem(field=anchor, name=name, message=item["msg"], parts=parts)
+
+
+# --- views ---------------------------------------------------------------------------------
+
+
+@bp.app_context_processor
+def _sending_context() -> dict[str, Any]:
+    # A function, so only the sheet, which shows the link, looks the clinic up.
+    return {"clinic_to_send_to": clinic_to_send_to}
+
+
+def clinic_to_send_to() -> Clinic | None:
+    """The clinic this browser came from, for the sheet's "Send my answers" link; None when
+    there is none or the database cannot be reached (sending is optional)."""
+    try:
+        return _clinic(session.get(CLINIC_SLUG))
+    except (DBAPIError, PoolTimeoutError):
+        db.session.rollback()
+        return None
+
+
+@bp.get("/c/<clinic_slug>/")
+def start(clinic_slug: str) -> ResponseReturnValue:
+    """A clinic's link: remember the clinic for this browser, then start the questionnaire."""
+    clinic = _clinic(clinic_slug)
+    if clinic is None:
+        return render_template("sending/unknown_clinic.html"), 404
+    session[CLINIC_SLUG] = clinic.slug
+    return redirect(url_for("patient.start"))
+
+
+@bp.route("/send", methods=["GET", "POST"])
+@limiter.limit("30 per minute", methods=["POST"])
+def send() -> ResponseReturnValue:
+    clinic = _clinic(session.get(CLINIC_SLUG))
+    if clinic is None:
+        return render_template("sending/no_clinic.html"), 404
+    rs = current_ruleset()
+    try:
+        answers = rs.validate(load_answers(rs))
+    except AnswersError:
+        return redirect(url_for("patient.check"))
+    if request.method == "GET":
+        return _render_form(clinic, {"idempotency_key": _form_key()}, [])
+
+    today = datetime.now(UTC).date()
+    form, errors, values = read_send_form(request.form, today)
+    if form is None:
+        if any(error.name == "idempotency_key" for error in errors):
+            values["idempotency_key"] = _form_key()
+        return _render_form(clinic, values, errors)
+    result = rs.evaluate(answers)
+    new = store.NewSubmission(
+        clinic_id=clinic.id,
+        idempotency_key=form.idempotency_key,
+        patient_name=form.patient_name,
+        date_of_birth=form.date_of_birth,
+        appointment_date=form.appointment_date,
+        answers=answers,
+        result=result.model_dump(mode="json"),
+        ruleset_version=rs.version,
+        ruleset_sha256=rs.sha256,
+    )
+    # A database error here is answered by database_unavailable() below.
+    submission, _created = store.create_submission(new)
+    session.pop(SEND_KEY, None)
+    session[SENT] = {"reference": submission.reference, "clinic": clinic.name}
+    return redirect(url_for("sending.sent"), code=303)
+
+
+@bp.get("/send/done")
+def sent() -> ResponseReturnValue:
+    details = session.get(SENT)
+    if not isinstance(details, dict) or not isinstance(details.get("reference"), str):
+        abort(404)
+    return render_template(
+        "sending/sent.html", reference=details["reference"], clinic_name=details.get("clinic")
+    )
+
+
+@bp.errorhandler(DBAPIError)
+@bp.errorhandler(PoolTimeoutError)
+def database_unavailable(error: Exception) -> ResponseReturnValue:
+    """The database is down or overloaded: say so, keep everything, offer a retry.
+
+    A retry posts the same form with the same idempotency key, so however often it is
+    pressed, one submission is stored.
+    """
+    with contextlib.suppress(SQLAlchemyError):
+        db.session.rollback()
+    # The class name only: the error's text could carry the patient's details.
+    log.warning("clinic database unavailable at %s: %s", request.endpoint, type(error).__name__)
+    sending = request.endpoint == "sending.send" and request.method == "POST"
+    page = render_template(
+        "sending/unavailable.html",
+        sending=sending,
+        retry_values=posted_values(request.form) if sending else None,
+    )
+    return page, 503, {"Retry-After": "120"}
+
+
+def _render_form(clinic: Clinic, values: dict[str, str], errors: list[FormProblem]) -> str:
+    return render_template(
+        "sending/send.html",
+        clinic=clinic,
+        values=values,
+        errors=errors,
+        error_for={error.name: error for error in errors},
+        example_appointment=_numeric_date(datetime.now(UTC).date() + timedelta(days=30)),
+    )
+
+
+def _numeric_date(day: date) -> str:
+    return f"{day.day} {day.month} {day.year}"
+
+
+def _clinic(slug: Any) -> Clinic | None:
+    if not isinstance(slug, str) or not 0 < len(slug) <= 64:
+        return None
+    return store.get_clinic_by_slug(slug)
+
+
+def _form_key() -> str:
+    """The key of the form in progress, kept across reloads until a send succeeds."""
+    key = session.get(SEND_KEY)
+    if not isinstance(key, str) or not _KEY.match(key):
+        key = secrets.token_urlsafe(32)
+        session[SEND_KEY] = key
+    return key

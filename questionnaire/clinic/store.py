@@ -1,0 +1,455 @@
+"""Reads and writes of clinic data. Every query about patients is scoped by ``clinic_id``.
+
+Functions that change data commit their own transaction, together with the audit row that
+records the change, so a caller never leaves half a change behind. Read functions return
+ORM objects; the dashboard pages newest-first with a ``(created_at, id)`` keyset cursor,
+which stays fast on any page because each filter has an index in that order.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, true
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
+
+from questionnaire.clinic.audit import write_audit
+from questionnaire.clinic.models import (
+    ROLES,
+    Clinic,
+    StaffUser,
+    Submission,
+    utcnow,
+)
+from questionnaire.clinic.reference import new_reference, parse_reference
+from questionnaire.extensions import db
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+REVIEW_NOTE_MAX = 2000
+REFERENCE_ATTEMPTS = 8
+
+# Answer ids from the answer contract (PRODUCT.md) and rules/questionnaire.yaml.
+SAFETY_FIELDS = ("blood_thinners", "diabetes", "infection")
+ALLERGY_FIELD = "allergies"
+# "Not sure" gets the same care as "yes" on every safety topic.
+NEEDS_CARE = frozenset({"yes", "not_sure"})
+
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+# Sorts after every character a name can hold, so [prefix, prefix + _TOP) is a prefix range.
+_TOP = "\U0010ffff"
+
+
+class StoreError(ValueError):
+    """A write was refused; the message names what was wrong and what is allowed."""
+
+
+# --- clinics -------------------------------------------------------------------------------
+
+
+def create_clinic(slug: str, name: str) -> Clinic:
+    """Create a clinic. ``slug`` is 1-64 of a-z, 0-9 and inner dashes; ``name`` 1-200 chars."""
+    if not _SLUG.match(slug):
+        raise StoreError(
+            f"clinic slug {slug!r} is not allowed: use 1-64 lower-case letters, digits and "
+            "dashes, starting and ending with a letter or digit"
+        )
+    name = " ".join(name.split())
+    if not 1 <= len(name) <= 200:
+        raise StoreError("clinic name must be 1-200 characters")
+    clinic = Clinic(slug=slug, name=name, created_at=utcnow())
+    db.session.add(clinic)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise StoreError(f"a clinic with slug {slug!r} already exists") from None
+    db.session.commit()
+    return clinic
+
+
+def get_clinic_by_slug(slug: str) -> Clinic | None:
+    return db.session.scalar(select(Clinic).where(Clinic.slug == slug))
+
+
+def get_clinic(clinic_id: int) -> Clinic | None:
+    return db.session.get(Clinic, clinic_id)
+
+
+# --- staff users ---------------------------------------------------------------------------
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def create_staff_user(
+    clinic_id: int, email: str, display_name: str, role: str, password_hash: str
+) -> StaffUser:
+    """Create a staff account in a clinic; ``password_hash`` is already argon2id-hashed.
+
+    The email is stored lower-case and must be unused across all clinics; ``role`` is
+    ``staff`` or ``admin``. Writes an ``account_create`` audit row.
+    """
+    email = normalise_email(email)
+    if len(email) > 254 or not _EMAIL.match(email):
+        raise StoreError(f"email {email!r} is not allowed: use an address like name@example.org")
+    if role not in ROLES:
+        raise StoreError(f"role {role!r} is not allowed: use one of {', '.join(ROLES)}")
+    display_name = " ".join(display_name.split())
+    if not 1 <= len(display_name) <= 200:
+        raise StoreError("display name must be 1-200 characters")
+    if get_clinic(clinic_id) is None:
+        raise StoreError(f"there is no clinic with id {clinic_id}")
+    user = StaffUser(
+        clinic_id=clinic_id,
+        email=email,
+        display_name=display_name,
+        role=role,
+        password_hash=password_hash,
+        failed_logins=0,
+        created_at=utcnow(),
+    )
+    db.session.add(user)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise StoreError(f"a staff account with email {email!r} already exists") from None
+    write_audit("account_create", clinic_id=clinic_id, record_id=user.id, detail=f"role={role}")
+    db.session.commit()
+    return user
+
+
+def find_staff_user_by_email(email: str) -> StaffUser | None:
+    """The account with this email in any clinic: the one lookup that cannot be scoped,
+    because signing in and the operator's commands start from an email alone."""
+    return db.session.scalar(select(StaffUser).where(StaffUser.email == normalise_email(email)))
+
+
+def get_staff_user(clinic_id: int, user_id: int) -> StaffUser | None:
+    return db.session.scalar(
+        select(StaffUser).where(StaffUser.clinic_id == clinic_id, StaffUser.id == user_id)
+    )
+
+
+def list_staff_users(clinic_id: int) -> list[StaffUser]:
+    """The clinic's staff accounts, by email."""
+    return list(
+        db.session.scalars(
+            select(StaffUser).where(StaffUser.clinic_id == clinic_id).order_by(StaffUser.email)
+        )
+    )
+
+
+# --- submissions: writing ------------------------------------------------------------------
+
+
+def name_search_key(name: str) -> str:
+    """How a name is stored for search: NFKC, case-folded, single spaces."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def compute_flags(answers: Mapping[str, Any], result: Mapping[str, Any]) -> dict[str, bool]:
+    """The five dashboard flags from validated answers and the evaluation result."""
+    flags = {"urgent": bool(result.get("urgent"))}
+    for field in SAFETY_FIELDS:
+        flags[field] = answers.get(field) in NEEDS_CARE
+    allergies = answers.get(ALLERGY_FIELD) or []
+    flags["allergies"] = bool(allergies) and list(allergies) != ["none"]
+    return flags
+
+
+@dataclass(frozen=True)
+class NewSubmission:
+    """What the send form collects, with the validated answers and their result."""
+
+    clinic_id: int
+    idempotency_key: str
+    patient_name: str
+    date_of_birth: date
+    appointment_date: date
+    answers: dict[str, Any]
+    result: dict[str, Any]
+    ruleset_version: str
+    ruleset_sha256: str
+
+
+def create_submission(new: NewSubmission) -> tuple[Submission, bool]:
+    """Store a submission once per ``(clinic_id, idempotency_key)``.
+
+    Returns ``(submission, created)``: when the key was already used (a double click, a
+    refresh, a retry after an error) the existing submission comes back with
+    ``created=False`` and nothing new is written. The reference code is random and checked
+    unique. Writes a ``submission_create`` audit row (no patient data) in the same commit.
+    """
+    existing = _by_idempotency_key(new.clinic_id, new.idempotency_key)
+    if existing is not None:
+        return existing, False
+    flags = compute_flags(new.answers, new.result)
+    for _attempt in range(REFERENCE_ATTEMPTS):
+        submission = Submission(
+            clinic_id=new.clinic_id,
+            reference=new_reference(),
+            idempotency_key=new.idempotency_key,
+            patient_name=new.patient_name,
+            patient_name_search=name_search_key(new.patient_name),
+            date_of_birth=new.date_of_birth,
+            appointment_date=new.appointment_date,
+            answers=new.answers,
+            result=new.result,
+            ruleset_version=new.ruleset_version,
+            ruleset_sha256=new.ruleset_sha256,
+            created_at=utcnow(),
+            **{f"flag_{name}": value for name, value in flags.items()},
+        )
+        try:
+            with db.session.begin_nested():
+                db.session.add(submission)
+        except IntegrityError:
+            # Either another request with the same key won the race, or the random
+            # reference is taken; the first returns that request's submission.
+            existing = _by_idempotency_key(new.clinic_id, new.idempotency_key)
+            if existing is not None:
+                db.session.commit()
+                return existing, False
+            continue
+        write_audit("submission_create", clinic_id=new.clinic_id, record_id=submission.id)
+        db.session.commit()
+        return submission, True
+    db.session.rollback()
+    raise StoreError("could not find an unused reference code; try again")
+
+
+def _by_idempotency_key(clinic_id: int, key: str) -> Submission | None:
+    return db.session.scalar(
+        select(Submission).where(
+            Submission.clinic_id == clinic_id, Submission.idempotency_key == key
+        )
+    )
+
+
+def mark_reviewed(
+    clinic_id: int, submission_id: int, user_id: int, note: str | None = None
+) -> Submission | None:
+    """Mark a submission reviewed by ``user_id`` now, with an optional note (at most 2,000
+    characters; blank means none). None when the clinic has no such submission.
+
+    Writes a ``review`` audit row; the note itself is not copied into the audit log.
+    """
+    if note is not None:
+        note = note.strip() or None
+    if note is not None and len(note) > REVIEW_NOTE_MAX:
+        raise StoreError(f"the review note has {len(note)} characters; at most {REVIEW_NOTE_MAX}")
+    submission = get_submission(clinic_id, submission_id)
+    if submission is None:
+        return None
+    submission.reviewed_at = utcnow()
+    submission.reviewed_by_id = user_id
+    submission.review_note = note
+    write_audit("review", user_id=user_id, clinic_id=clinic_id, record_id=submission.id)
+    db.session.commit()
+    return submission
+
+
+def purge_older_than(days: int, *, now: datetime | None = None) -> int:
+    """Delete every clinic's submissions created more than ``days`` days ago (retention).
+
+    Returns how many were deleted; writes one ``purge`` audit row per clinic affected.
+    The audit log itself is never purged.
+    """
+    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+        raise StoreError(f"days must be a whole number of 1 or more, not {days!r}")
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    counts = db.session.execute(
+        select(Submission.clinic_id, func.count())
+        .where(Submission.created_at < cutoff)
+        .group_by(Submission.clinic_id)
+    ).all()
+    total = 0
+    for clinic_id, count in counts:
+        db.session.execute(
+            delete(Submission).where(
+                Submission.clinic_id == clinic_id, Submission.created_at < cutoff
+            )
+        )
+        write_audit(
+            "purge",
+            clinic_id=clinic_id,
+            detail=f"deleted {count} submissions older than {days} days",
+        )
+        total += count
+    db.session.commit()
+    return total
+
+
+# --- submissions: reading ------------------------------------------------------------------
+
+
+def get_submission(clinic_id: int, submission_id: int) -> Submission | None:
+    """The submission with this id, only if it belongs to ``clinic_id``."""
+    return db.session.scalar(
+        select(Submission).where(Submission.clinic_id == clinic_id, Submission.id == submission_id)
+    )
+
+
+def get_submission_by_reference(clinic_id: int, reference: str) -> Submission | None:
+    """The clinic's submission with this reference, typed in any case and spacing."""
+    canonical = parse_reference(reference)
+    if canonical is None:
+        return None
+    return db.session.scalar(
+        select(Submission).where(
+            Submission.clinic_id == clinic_id, Submission.reference == canonical
+        )
+    )
+
+
+class SubmissionFilters(BaseModel):
+    """The dashboard's filters; every one that is set must hold.
+
+    The flags select submissions with that flag; ``unreviewed`` those nobody has reviewed;
+    ``date_from`` and ``date_to`` are inclusive days (UTC) of ``created_at``; ``q`` is a
+    reference code (any case, spaces or dashes) or the start of the patient's name.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    urgent: bool = False
+    blood_thinners: bool = False
+    diabetes: bool = False
+    infection: bool = False
+    allergies: bool = False
+    unreviewed: bool = False
+    date_from: date | None = None
+    date_to: date | None = None
+    q: str | None = Field(default=None, max_length=200)
+
+
+Cursor = tuple[datetime, int]
+
+
+@dataclass(frozen=True)
+class SubmissionPage:
+    items: list[Submission]
+    # Pass as ``after`` for the next (older) page; None on the last page.
+    next_after: Cursor | None
+
+
+def list_submissions(
+    clinic_id: int,
+    filters: SubmissionFilters | None = None,
+    after: Cursor | None = None,
+    limit: int = DEFAULT_PAGE_SIZE,
+    *,
+    with_answers: bool = False,
+) -> SubmissionPage:
+    """One page of the clinic's submissions, newest first.
+
+    ``after`` is the ``next_after`` of the previous page (``(created_at, id)`` of its last
+    row); ``limit`` is 1-200. ``answers`` and ``result`` (about 13 kB a row) are loaded only
+    when a row's attribute is first read, unless ``with_answers`` loads them with the page:
+    pass it when every row's answers are needed, as in an export.
+    """
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise StoreError(f"limit must be 1-{MAX_PAGE_SIZE}, not {limit}")
+    query = submissions_query(clinic_id, filters, after, limit + 1)
+    if not with_answers:
+        query = query.options(defer(Submission.answers), defer(Submission.result))
+    rows = list(db.session.scalars(query))
+    if len(rows) <= limit:
+        return SubmissionPage(rows, None)
+    rows = rows[:limit]
+    return SubmissionPage(rows, (rows[-1].created_at, rows[-1].id))
+
+
+def submissions_query(
+    clinic_id: int,
+    filters: SubmissionFilters | None = None,
+    after: Cursor | None = None,
+    limit: int = DEFAULT_PAGE_SIZE,
+) -> Select[Any]:
+    """The SELECT behind ``list_submissions`` (its plan is checked against the indexes)."""
+    filters = filters or SubmissionFilters()
+    conditions = _conditions(clinic_id, filters, after)
+    newest_first = (Submission.created_at.desc(), Submission.id.desc())
+    if not _searching(filters):
+        return select(Submission).where(*conditions).order_by(*newest_first).limit(limit)
+    # A name prefix can match thousands of rows in name order. Sorting only their keys, read
+    # from the covering name index, and then fetching one page of rows keeps that cheap.
+    page_ids = (
+        select(Submission.id).where(*conditions).order_by(*newest_first).limit(limit)
+    ).scalar_subquery()
+    return (
+        select(Submission)
+        .where(Submission.clinic_id == clinic_id, Submission.id.in_(page_ids))
+        .order_by(*newest_first)
+    )
+
+
+def count_submissions(clinic_id: int, filters: SubmissionFilters | None = None) -> int:
+    """How many of the clinic's submissions match ``filters``."""
+    return int(db.session.scalar(count_query(clinic_id, filters)) or 0)
+
+
+def count_query(clinic_id: int, filters: SubmissionFilters | None = None) -> Select[Any]:
+    """The SELECT behind ``count_submissions``."""
+    return (
+        select(func.count())
+        .select_from(Submission)
+        .where(*_conditions(clinic_id, filters or SubmissionFilters(), None))
+    )
+
+
+def _conditions(
+    clinic_id: int, filters: SubmissionFilters, after: Cursor | None
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [Submission.clinic_id == clinic_id]
+    for flag in ("urgent", "blood_thinners", "diabetes", "infection", "allergies"):
+        if getattr(filters, flag):
+            conditions.append(getattr(Submission, f"flag_{flag}") == true())
+    if filters.unreviewed:
+        conditions.append(Submission.reviewed_at.is_(None))
+    if filters.date_from is not None:
+        conditions.append(Submission.created_at >= _start_of_day(filters.date_from))
+    if filters.date_to is not None:
+        conditions.append(Submission.created_at < _start_of_day(filters.date_to, days=1))
+    if filters.q is not None and _searching(filters):
+        conditions.append(_search(clinic_id, filters.q))
+    if after is not None:
+        created_at, last_id = after
+        # The first term gives the index a range to seek to; the second breaks ties.
+        conditions.append(Submission.created_at <= created_at)
+        conditions.append(or_(Submission.created_at < created_at, Submission.id < last_id))
+    return conditions
+
+
+def _searching(filters: SubmissionFilters) -> bool:
+    return bool(filters.q and filters.q.strip())
+
+
+def _search(clinic_id: int, q: str) -> ColumnElement[bool]:
+    prefix = name_search_key(q)
+    by_name = and_(
+        Submission.clinic_id == clinic_id,
+        Submission.patient_name_search >= prefix,
+        Submission.patient_name_search < prefix + _TOP,
+    )
+    reference = parse_reference(q)
+    if reference is None:
+        return by_name
+    # A nine-letter name can also look like a code, so both are tried.
+    by_reference = and_(Submission.clinic_id == clinic_id, Submission.reference == reference)
+    return or_(by_reference, by_name)
+
+
+def _start_of_day(day: date, *, days: int = 0) -> datetime:
+    return datetime.combine(day + timedelta(days=days), time.min, tzinfo=UTC)

@@ -1,0 +1,68 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any
+
+from flask import Flask
+
+from questionnaire.clinic import commands as clinic_commands
+from questionnaire.clinic.db_sqlite import configure_sqlite
+from questionnaire.engine import RuleSet, load_ruleset
+from questionnaire.extensions import csrf, db, limiter, login_manager, migrate
+from questionnaire.web.config import PROJECT_ROOT, load_config
+from questionnaire.web.errors import register_error_handlers
+from questionnaire.web.security import register_security
+
+# Each entry is "module:attribute" of a Blueprint; a feature adds its own line.
+BLUEPRINTS: list[str] = [
+    "questionnaire.web.api:bp",
+    "questionnaire.web.patient:bp",
+    "questionnaire.clinic.sending:bp",
+    "questionnaire.clinic.auth:bp",
+    "questionnaire.clinic.dashboard:bp",
+]
+
+
+def build_app(test_config: dict[str, Any] | None = None) -> Flask:
+    # Tests and operators may point the instance folder elsewhere (secrets, SQLite file).
+    instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get(
+        "QUESTIONNAIRE_INSTANCE_PATH"
+    )
+    app = Flask(
+        "questionnaire",
+        instance_path=str(instance_path) if instance_path else None,
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    load_config(app, test_config)
+    app.extensions["ruleset"] = load_ruleset(app.config["RULES_DIR"])
+
+    db.init_app(app)
+    configure_sqlite(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    clinic_commands.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+
+    for target in BLUEPRINTS:
+        module_name, _, attribute = target.partition(":")
+        app.register_blueprint(getattr(importlib.import_module(module_name), attribute))
+    register_security(app)
+    register_error_handlers(app)
+    # Last, so it can wrap the page error handlers: JSON under /api/, pages elsewhere.
+    from questionnaire.web.api import register_api_error_handlers
+
+    register_api_error_handlers(app)
+    return app
+
+
+def current_ruleset() -> RuleSet:
+    from flask import current_app
+
+    ruleset: RuleSet = current_app.extensions["ruleset"]
+    return ruleset

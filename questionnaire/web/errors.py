@@ -1,0 +1,86 @@
+"""Error pages in the base layout: a plain message, never a stack trace.
+
+Paths under /api/ get JSON instead: ``questionnaire.web.api.register_api_error_handlers``
+wraps these handlers after they are registered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import BadRequest, HTTPException
+
+
+@dataclass(frozen=True)
+class ErrorPage:
+    title: str
+    message: str
+
+
+ERROR_PAGES: dict[int, ErrorPage] = {
+    400: ErrorPage(
+        "Sorry, there is a problem with that request",
+        "The page could not understand what was sent. Go back and try again.",
+    ),
+    404: ErrorPage(
+        "Page not found",
+        "If you typed the web address, check it is correct. "
+        "If you pasted the web address, check you copied the entire address.",
+    ),
+    405: ErrorPage(
+        "Sorry, that action is not possible here",
+        "This page cannot do what was asked. Go back and use the buttons on the page.",
+    ),
+    413: ErrorPage(
+        "Sorry, what you sent is too large",
+        "Go back and make your answers shorter, then try again.",
+    ),
+    429: ErrorPage(
+        "Sorry, there have been too many attempts",
+        "Wait a few minutes, then try again.",
+    ),
+    500: ErrorPage(
+        "Sorry, there is a problem with the service",
+        "Try again later. Your saved answers have not been lost.",
+    ),
+}
+CSRF_PAGE = ErrorPage(
+    "Sorry, this form could not be checked",
+    "This can happen when a page has been open for a long time, or cookies are blocked. "
+    "Go back, refresh the page and try again. Your saved answers have not been lost.",
+)
+
+
+class BadInput(BadRequest):
+    """A request whose input is wrong, with a message naming what was wrong and what is allowed."""
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(HTTPException, handle_http_error)
+
+
+def handle_csrf_error(error: CSRFError) -> tuple[str, int]:
+    return _render(400, CSRF_PAGE)
+
+
+def handle_http_error(error: HTTPException) -> tuple[str, int, dict[str, str]]:
+    code = error.code or 500
+    page = ERROR_PAGES.get(code)
+    if page is None:
+        # Any other 4xx/5xx keeps its status with the closest general wording.
+        page = ERROR_PAGES[500] if code >= 500 else ERROR_PAGES[400]
+    if isinstance(error, BadInput) and error.description:
+        page = ErrorPage(page.title, error.description)
+    headers: dict[str, str] = {}
+    valid_methods = getattr(error, "valid_methods", None)
+    if code == 405 and valid_methods:
+        headers["Allow"] = ", ".join(valid_methods)
+    body, status = _render(code, page)
+    return body, status, headers
+
+
+def _render(code: int, page: ErrorPage) -> tuple[str, int]:
+    return render_template("errors/error.html", code=code, page=page), code

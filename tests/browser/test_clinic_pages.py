@@ -1,0 +1,177 @@
+"""The clinic's pages in a real browser: sending a sheet, and staff signing in and reviewing.
+
+Each page is checked with axe (WCAG 2.2 A/AA) at phone and desktop width and saved as a
+screenshot, in its normal and its error state.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from questionnaire.engine import RuleSet
+
+from .conftest import (
+    TYPICAL_PATIENT,
+    LiveServer,
+    Session,
+    assert_error_summary_links_to_fields,
+    audit_page,
+    complete_questionnaire,
+    path_of,
+    wait_for_path,
+)
+
+pytestmark = pytest.mark.browser
+
+CLINIC_SLUG = "north"
+CLINIC_NAME = "North Spine Clinic"
+
+
+def _load_clinic_helpers() -> ModuleType:
+    # tests/clinic is not a package; its helpers are loaded from their file, under their own name.
+    path = Path(__file__).resolve().parents[1] / "clinic" / "helpers.py"
+    spec = importlib.util.spec_from_file_location("clinic_test_helpers", path)
+    assert spec is not None and spec.loader is not None, f"cannot load {path}"
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+helpers = _load_clinic_helpers()
+
+
+@dataclass(frozen=True)
+class ClinicData:
+    admin_email: str
+    newcomer_email: str
+    password: str
+    submission_id: int
+
+
+@pytest.fixture(scope="module")
+def clinic(live_server: LiveServer) -> ClinicData:
+    app = live_server.app
+    clinic_id = helpers.make_clinic(app, CLINIC_SLUG, CLINIC_NAME)
+    admin = helpers.make_staff(app, clinic_id, "lead.nurse@north.example", role="admin")
+    # No sign-in code yet: signing in leads to the code set-up page.
+    newcomer = helpers.make_staff(app, clinic_id, "new.starter@north.example", totp=False)
+    submission_id = helpers.make_submission(
+        app,
+        clinic_id,
+        {"red_flags": ["fever_or_chills"], "blood_thinners": "yes", "diabetes": "not_sure"},
+        name="Grace Example",
+    )
+    return ClinicData(admin.email, newcomer.email, admin.password, submission_id)
+
+
+def press(page: Page, name: str) -> None:
+    page.get_by_role("button", name=name, exact=True).click()
+
+
+def test_patient_sends_the_sheet_to_the_clinic(
+    new_session: Callable[..., Session], ruleset: RuleSet, clinic: ClinicData
+) -> None:
+    page = new_session().page
+    page.goto(f"/c/{CLINIC_SLUG}/")
+    wait_for_path(page, "/")
+    complete_questionnaire(page, ruleset, TYPICAL_PATIENT)
+    page.get_by_role("button", name="Build my sheet").click()
+    wait_for_path(page, "/sheet")
+    audit_page(page, "sheet-with-clinic")
+
+    page.get_by_role("button", name=f"Send my answers to {CLINIC_NAME}").click()
+    wait_for_path(page, "/send")
+    audit_page(page, "send")
+
+    press(page, "Send my answers")
+    audit_page(page, "send-errors")
+    assert_error_summary_links_to_fields(page)
+    summary_links = page.locator(".error-summary a")
+    expect(summary_links).to_have_count(4)
+
+    appointment = datetime.now(UTC).date() + timedelta(days=14)
+    page.locator("#patient_name").fill("Ada Example")
+    born = {"day": "27", "month": "3", "year": "1960"}
+    coming = {"day": appointment.day, "month": appointment.month, "year": appointment.year}
+    for part in ("day", "month", "year"):
+        page.locator(f"#dob-{part}").fill(born[part])
+        page.locator(f"#appointment-{part}").fill(str(coming[part]))
+    page.locator("#consent").check()
+    press(page, "Send my answers")
+    wait_for_path(page, "/send/done")
+    expect(page.locator("h1")).to_contain_text("Your answers have been sent")
+    audit_page(page, "send-done")
+
+
+def sign_in_with_password(page: Page, email: str, password: str) -> None:
+    page.goto("/clinic/login")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(password)
+    press(page, "Continue")
+
+
+def test_staff_sign_in_dashboard_and_submission(
+    new_session: Callable[..., Session], live_server: LiveServer, clinic: ClinicData
+) -> None:
+    page = new_session().page
+    page.goto("/clinic/")
+    wait_for_path(page, "/clinic/login")
+    audit_page(page, "clinic-login")
+
+    press(page, "Continue")
+    audit_page(page, "clinic-login-errors")
+    assert_error_summary_links_to_fields(page)
+
+    sign_in_with_password(page, clinic.admin_email, clinic.password)
+    wait_for_path(page, "/clinic/login/code")
+    audit_page(page, "clinic-login-code")
+
+    page.locator("#code").fill("12 34")
+    press(page, "Sign in")
+    audit_page(page, "clinic-login-code-errors")
+    assert_error_summary_links_to_fields(page)
+
+    page.locator("#code").fill(helpers.current_code(live_server.app, clinic.admin_email))
+    press(page, "Sign in")
+    wait_for_path(page, "/clinic/")
+    expect(page.locator("main")).to_contain_text("Grace Example")
+    audit_page(page, "clinic-dashboard")
+
+    page.locator(f"a[href='/clinic/submissions/{clinic.submission_id}']").click()
+    wait_for_path(page, f"/clinic/submissions/{clinic.submission_id}")
+    expect(page.locator("main")).to_contain_text("Grace Example")
+    audit_page(page, "clinic-submission")
+
+    for path, name in (
+        ("/clinic/staff", "clinic-staff"),
+        ("/clinic/staff/new", "clinic-staff-new"),
+        ("/clinic/audit", "clinic-audit"),
+    ):
+        response = page.goto(path)
+        assert response is not None and response.status == 200, f"{path}: {response}"
+        audit_page(page, name)
+
+    response = page.goto("/clinic/submissions/999999")
+    assert response is not None and response.status == 404
+    audit_page(page, "clinic-not-found")
+
+
+def test_first_sign_in_sets_up_the_code(
+    new_session: Callable[..., Session], clinic: ClinicData
+) -> None:
+    page = new_session().page
+    sign_in_with_password(page, clinic.newcomer_email, clinic.password)
+    wait_for_path(page, "/clinic/totp/setup")
+    assert path_of(page) == "/clinic/totp/setup"
+    expect(page.locator("img")).to_have_count(1)
+    audit_page(page, "clinic-totp-setup")

@@ -1,0 +1,188 @@
+"""Fixtures of the clinic tests: an app on SQLite and on PostgreSQL, and clinic data.
+
+``database_url`` runs a test once per database. For PostgreSQL it makes a fresh database with a
+unique name on 127.0.0.1:5432 and drops it afterwards; without the server the test skips on
+a developer machine and fails on CI (``require`` in tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from flask import Flask
+from psycopg import sql
+
+from questionnaire import create_app
+from questionnaire.clinic import store
+from questionnaire.clinic.models import Clinic, Submission
+from questionnaire.extensions import db
+
+SHARED_CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
+POSTGRES = "PostgreSQL on 127.0.0.1:5432"
+BACKENDS = ["sqlite", "postgresql"]
+
+Require = Callable[[bool, str], None]
+
+
+@pytest.fixture(scope="session")
+def require(pytestconfig: pytest.Config) -> Require:
+    """``require`` from tests/conftest.py (every test folder's conftest is named "conftest",
+    so the shared one is reached through the plugin manager, by its path)."""
+    shared = pytestconfig.pluginmanager.get_plugin(str(SHARED_CONFTEST))
+    assert shared is not None, f"{SHARED_CONFTEST} was not loaded"
+    function: Require = shared.require
+    return function
+
+
+def postgres_reachable() -> bool:
+    try:
+        with psycopg.connect(PG_ADMIN) as connection:
+            connection.execute("SELECT 1")
+    except psycopg.Error:
+        return False
+    return True
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, require: Require) -> Iterator[str]:
+    """An empty database: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'clinic.sqlite3'}"
+        return
+    require(postgres_reachable(), POSTGRES)
+    name = f"clinic_test_{secrets.token_hex(6)}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
+            connection.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def make_app(tmp_path: Path, database_url: str, **config: Any) -> Flask:
+    return create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "SECRET_KEY": "clinic-tests-secret-key-not-for-production",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECURE_COOKIES": False,
+            "RATELIMIT_ENABLED": False,
+            **config,
+        }
+    )
+
+
+@pytest.fixture
+def empty_app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
+    """An app on an empty database (no tables), inside an app context."""
+    app = make_app(tmp_path, database_url)
+    with app.app_context():
+        try:
+            yield app
+        finally:
+            db.session.remove()
+            for engine in db.engines.values():
+                engine.dispose()
+
+
+@pytest.fixture
+def sqlite_app(tmp_path: Path) -> Iterator[Flask]:
+    """An app on SQLite only, with every table, inside an app context."""
+    app = make_app(tmp_path, f"sqlite:///{tmp_path / 'clinic.sqlite3'}")
+    with app.app_context():
+        db.create_all()
+        try:
+            yield app
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def db_app(empty_app: Flask) -> Flask:
+    """An app with every table created from the models, inside an app context."""
+    db.create_all()
+    return empty_app
+
+
+@pytest.fixture
+def backend(db_app: Flask) -> str:
+    """The database name, "sqlite" or "postgresql"."""
+    return str(db.engine.dialect.name)
+
+
+@pytest.fixture
+def two_clinics(db_app: Flask) -> tuple[Clinic, Clinic]:
+    return store.create_clinic("north", "North Spine Clinic"), store.create_clinic(
+        "south", "South Pain Clinic"
+    )
+
+
+BASE_ANSWERS: dict[str, Any] = {
+    "pain_duration": "6_to_12_weeks",
+    "conservative_care": ["physical_therapy"],
+    "blood_thinners": "no",
+    "diabetes": "no",
+    "infection": "no",
+    "red_flags": ["none"],
+    "allergies": ["none"],
+}
+
+
+def _submit(
+    clinic: Clinic,
+    name: str = "Ada Lovelace",
+    *,
+    key: str | None = None,
+    urgent: bool = False,
+    **answers: Any,
+) -> Submission:
+    """Store one submission for ``clinic`` through the store, as the send form does."""
+    submission, created = store.create_submission(
+        store.NewSubmission(
+            clinic_id=clinic.id,
+            idempotency_key=key or secrets.token_urlsafe(32),
+            patient_name=name,
+            date_of_birth=date(1960, 3, 27),
+            appointment_date=date(2026, 12, 1),
+            answers={**BASE_ANSWERS, **answers},
+            result={"urgent": urgent, "urgent_reasons": []},
+            ruleset_version="test",
+            ruleset_sha256="0" * 64,
+        )
+    )
+    assert created or key is not None
+    return submission
+
+
+def _set_created_at(submission: Submission, when: datetime) -> None:
+    """Move a submission in time (tests of ordering, date filters and purge)."""
+    assert when.tzinfo is UTC
+    submission.created_at = when
+    db.session.commit()
+
+
+Submit = Callable[..., Submission]
+SetCreatedAt = Callable[[Submission, datetime], None]
+
+
+@pytest.fixture
+def submit(db_app: Flask) -> Submit:
+    """``submit(clinic, name, key=None, urgent=False, **answers)`` stores a submission."""
+    return _submit
+
+
+@pytest.fixture
+def set_created_at(db_app: Flask) -> SetCreatedAt:
+    return _set_created_at

@@ -1,0 +1,157 @@
+"""Clinics, staff, submissions and signing in, for the clinic tests (and anyone else's).
+
+``login(client, email, password)`` goes through the real sign-in pages, TOTP step included:
+it reads the account's secret from the database and types the current code.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import pyotp
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from questionnaire.clinic import store
+from questionnaire.clinic.models import StaffUser, Submission, utcnow
+from questionnaire.clinic.passwords import hash_password
+from questionnaire.extensions import db
+
+PASSWORD = "violet anchor mountain 7719"
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+# A complete answer set that raises no flag.
+CALM_ANSWERS: dict[str, Any] = {
+    "pain_duration": "3_to_6_months",
+    "red_flags": ["none"],
+    "conservative_care": ["physical_therapy"],
+    "blood_thinners": "no",
+    "diabetes": "no",
+    "infection": "no",
+}
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    clinic_id: int
+    email: str
+    password: str
+    totp_secret: str | None
+
+
+def make_clinic(app: Flask, slug: str = "alpha", name: str = "Alpha Spine Clinic") -> int:
+    with app.app_context():
+        return store.create_clinic(slug, name).id
+
+
+def make_staff(
+    app: Flask,
+    clinic_id: int,
+    email: str,
+    *,
+    role: str = "staff",
+    password: str = PASSWORD,
+    name: str | None = None,
+    totp: bool = True,
+) -> Account:
+    """A staff account; with ``totp`` its sign-in code is already set up."""
+    with app.app_context():
+        user = store.create_staff_user(
+            clinic_id, email, name or email.split("@")[0].title(), role, hash_password(password)
+        )
+        if totp:
+            user.totp_secret = pyotp.random_base32()
+            user.totp_confirmed_at = utcnow()
+            db.session.commit()
+        return Account(user.id, clinic_id, user.email, password, user.totp_secret)
+
+
+def make_submission(
+    app: Flask,
+    clinic_id: int,
+    answers: dict[str, Any] | None = None,
+    *,
+    name: str = "Ada Patient",
+    created_at: datetime | None = None,
+    date_of_birth: date = date(1960, 3, 27),
+    appointment_date: date = date(2026, 12, 3),
+) -> int:
+    """Store a submission the way the sending flow does: validated answers, their result."""
+    with app.app_context():
+        ruleset = app.extensions["ruleset"]
+        cleaned = ruleset.validate({**CALM_ANSWERS, **(answers or {})})
+        result = ruleset.evaluate(cleaned).model_dump(mode="json")
+        submission, _ = store.create_submission(
+            store.NewSubmission(
+                clinic_id=clinic_id,
+                idempotency_key=secrets.token_hex(16),
+                patient_name=name,
+                date_of_birth=date_of_birth,
+                appointment_date=appointment_date,
+                answers=cleaned,
+                result=result,
+                ruleset_version=ruleset.version,
+                ruleset_sha256=ruleset.sha256,
+            )
+        )
+        if created_at is not None:
+            submission.created_at = created_at
+            db.session.commit()
+        return submission.id
+
+
+def csrf_token(client: FlaskClient, path: str) -> str:
+    page = client.get(path)
+    match = _CSRF.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {path} (status {page.status_code})"
+    return match.group(1)
+
+
+def current_code(app: Flask, email: str) -> str:
+    with app.app_context():
+        user = db.session.scalar(db.select(StaffUser).where(StaffUser.email == email.lower()))
+        assert user is not None and user.totp_secret, f"{email} has no sign-in code secret"
+        return pyotp.TOTP(user.totp_secret).now()
+
+
+def submit_password(client: FlaskClient, email: str, password: str) -> TestResponse:
+    token = csrf_token(client, "/clinic/login")
+    return client.post(
+        "/clinic/login", data={"csrf_token": token, "email": email, "password": password}
+    )
+
+
+def login(client: FlaskClient, email: str, password: str) -> TestResponse:
+    """Sign in through the pages, setting up or typing the TOTP code; returns the last answer.
+
+    Asserts that sign-in succeeded (the answer redirects into the clinic pages).
+    """
+    app = client.application
+    response = submit_password(client, email, password)
+    assert response.status_code == 302, f"password step refused ({response.status_code})"
+    step = response.headers["Location"]
+    assert step.endswith(("/clinic/login/code", "/clinic/totp/setup")), step
+    token = csrf_token(client, step)
+    response = client.post(step, data={"csrf_token": token, "code": current_code(app, email)})
+    assert response.status_code == 302, f"code step refused ({response.status_code})"
+    assert "/clinic/login" not in response.headers["Location"]
+    return response
+
+
+def logout(client: FlaskClient) -> TestResponse:
+    token = csrf_token(client, "/clinic/")
+    return client.post("/clinic/logout", data={"csrf_token": token})
+
+
+def submission_row(app: Flask, submission_id: int) -> Submission:
+    with app.app_context():
+        row = db.session.get(Submission, submission_id)
+        assert row is not None
+        db.session.expunge(row)
+        return row

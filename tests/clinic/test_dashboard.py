@@ -1,0 +1,374 @@
+"""The clinic list, one submission, review, and the audit page."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from helpers import (
+    Account,
+    csrf_token,
+    login,
+    make_clinic,
+    make_staff,
+    make_submission,
+    submission_row,
+)
+
+from questionnaire.clinic.dashboard import decode_cursor, encode_cursor
+from questionnaire.clinic.models import AuditEvent, Submission
+from questionnaire.extensions import db
+
+BASE_TIME = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clinic_id(app: Flask) -> int:
+    return make_clinic(app)
+
+
+@pytest.fixture
+def nurse(app: Flask, clinic_id: int) -> Account:
+    return make_staff(app, clinic_id, "nurse@alpha.example.org", name="Nurse Jones")
+
+
+@pytest.fixture
+def signed_in(client: FlaskClient, nurse: Account) -> FlaskClient:
+    login(client, nurse.email, nurse.password)
+    return client
+
+
+def references(html: str) -> list[str]:
+    return re.findall(r'class="reference">([0-9A-Z-]{11})<', html)
+
+
+def reference_of(app: Flask, submission_id: int) -> str:
+    return submission_row(app, submission_id).reference
+
+
+def audit_actions(app: Flask) -> list[tuple[str, str | None]]:
+    with app.app_context():
+        rows = db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.id))
+        return [(row.action, row.record_id) for row in rows]
+
+
+# --- the list ------------------------------------------------------------------------------
+
+
+def test_the_list_shows_newest_first_with_flags_as_words(
+    app: Flask, signed_in: FlaskClient, clinic_id: int
+) -> None:
+    calm = make_submission(app, clinic_id, name="Cal Calm", created_at=BASE_TIME)
+    flagged = make_submission(
+        app,
+        clinic_id,
+        {"red_flags": ["saddle_numbness"], "blood_thinners": "not_sure", "allergies": ["latex"]},
+        name="Fay Flagged",
+        created_at=BASE_TIME + timedelta(hours=1),
+    )
+    html = signed_in.get("/clinic/").get_data(as_text=True)
+    assert references(html) == [reference_of(app, flagged), reference_of(app, calm)]
+    flagged_row = html[html.index("Fay Flagged") : html.index("Cal Calm")]
+    for word in ("Urgent", "Blood thinners", "Allergies"):
+        assert f">{word}</li>" in flagged_row
+    assert ">Diabetes</li>" not in flagged_row
+    assert "3 Dec 2026" in flagged_row  # the appointment date
+    assert "2 Nov 2026, 10:00 UTC" in flagged_row  # when it was sent
+    assert "Not reviewed" in flagged_row
+    assert "2 submissions match" in html
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("urgent=1", ["urgent"]),
+        ("blood_thinners=1", ["thinners"]),
+        ("diabetes=1", ["diabetes"]),
+        ("infection=1", ["infection"]),
+        ("allergies=1", ["allergies"]),
+        ("urgent=1&blood_thinners=1", []),
+        ("unreviewed=1", ["allergies", "infection", "diabetes", "thinners", "urgent"]),
+        ("from=2026-11-04&to=2026-11-05", ["diabetes", "thinners"]),
+        ("q=flo", ["thinners"]),
+        ("q=FLO", ["thinners"]),
+    ],
+)
+def test_filters(
+    app: Flask, signed_in: FlaskClient, clinic_id: int, query: str, expected: list[str]
+) -> None:
+    cases = {
+        "urgent": ({"red_flags": ["fever_or_chills"]}, "Una Urgent"),
+        "thinners": ({"blood_thinners": "yes"}, "Flo Thinners"),
+        "diabetes": ({"diabetes": "not_sure"}, "Di Sugar"),
+        "infection": ({"infection": "yes"}, "Ian Fection"),
+        "allergies": ({"allergies": ["contrast_dye"]}, "Al Lergy"),
+        "reviewed": ({}, "Rev Iewed"),
+    }
+    ids = {}
+    for day, (key, (answers, name)) in enumerate(cases.items(), start=1):
+        ids[key] = make_submission(
+            app, clinic_id, answers, name=name, created_at=BASE_TIME + timedelta(days=day)
+        )
+    with app.app_context():
+        db.session.get(Submission, ids["reviewed"]).reviewed_at = BASE_TIME
+        db.session.commit()
+    response = signed_in.get(f"/clinic/?{query}")
+    assert response.status_code == 200
+    expected_refs = [reference_of(app, ids[key]) for key in expected]
+    assert references(response.get_data(as_text=True)) == expected_refs
+
+
+def test_search_by_reference_in_any_case(
+    app: Flask, signed_in: FlaskClient, clinic_id: int
+) -> None:
+    wanted = make_submission(app, clinic_id, name="Wanda Wanted")
+    make_submission(app, clinic_id, name="Other Person")
+    reference = reference_of(app, wanted)
+    typed = reference.replace("-", " ").lower()
+    html = signed_in.get("/clinic/", query_string={"q": typed}).get_data(as_text=True)
+    assert references(html) == [reference]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("urgent=maybe", "&#39;urgent&#39; can only be 1"),
+        ("from=24/11/2026", "Enter the &#39;from&#39; date as YYYY-MM-DD"),
+        ("to=2026-02-30", "Enter the &#39;to&#39; date as YYYY-MM-DD"),
+        ("from=2026-11-05&to=2026-11-01", "must be the same as or after the &#39;from&#39; date"),
+        ("q=" + "x" * 201, "200 characters or fewer"),
+        ("colour=red", "&#39;colour&#39; is not a filter. Filters are: urgent,"),
+    ],
+)
+def test_bad_filters_are_explained(signed_in: FlaskClient, query: str, message: str) -> None:
+    response = signed_in.get(f"/clinic/?{query}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "<title>Error: " in html and "There is a problem" in html
+    assert message in html
+
+
+def test_keyset_paging_older_and_newer(app: Flask, signed_in: FlaskClient, clinic_id: int) -> None:
+    ids = [
+        make_submission(app, clinic_id, name=f"Person {n:02d}", created_at=BASE_TIME)
+        if n % 10 == 0
+        else make_submission(
+            app, clinic_id, name=f"Person {n:02d}", created_at=BASE_TIME + timedelta(minutes=n)
+        )
+        for n in range(55)
+    ]
+    with app.app_context():
+        ordered = [
+            row.reference
+            for row in db.session.scalars(
+                db.select(Submission).order_by(Submission.created_at.desc(), Submission.id.desc())
+            )
+        ]
+    assert len(ids) == len(ordered) == 55
+
+    first = signed_in.get("/clinic/").get_data(as_text=True)
+    assert references(first) == ordered[:50]
+    assert "Newer</a>" not in first
+    older_link = re.search(r'href="([^"]+)">Older</a>', first)
+    assert older_link
+    second = signed_in.get(older_link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert references(second) == ordered[50:]
+    assert "Older</a>" not in second
+    newer_link = re.search(r'href="([^"]+)">Newer</a>', second)
+    assert newer_link
+    back = signed_in.get(newer_link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert references(back) == ordered[:50]
+    assert "Newer</a>" not in back
+
+
+def test_paging_keeps_the_filters(app: Flask, signed_in: FlaskClient, clinic_id: int) -> None:
+    for n in range(52):
+        answers = {"diabetes": "yes"} if n % 2 else {}
+        make_submission(app, clinic_id, answers, created_at=BASE_TIME + timedelta(minutes=n))
+    first = signed_in.get("/clinic/?diabetes=1").get_data(as_text=True)
+    assert len(references(first)) == 26
+    assert "Older</a>" not in first
+
+
+@pytest.mark.parametrize(
+    "cursor", ["yesterday", "2026-11-02T09:00:00.000000Z", "2026-13-02T09:00:00.000000Z_4", "1_2"]
+)
+def test_a_bad_cursor_is_a_clear_400(signed_in: FlaskClient, cursor: str) -> None:
+    for name in ("after", "before"):
+        response = signed_in.get("/clinic/", query_string={name: cursor})
+        html = response.get_data(as_text=True)
+        assert response.status_code == 400
+        assert f"It must look like {name}=2026-11-24T09:30:00.000000Z_42" in html
+
+
+def test_cursor_round_trip() -> None:
+    moment = datetime(2026, 11, 24, 9, 30, 0, 123456, tzinfo=UTC)
+    assert encode_cursor(moment, 42) == "2026-11-24T09:30:00.123456Z_42"
+    assert decode_cursor(encode_cursor(moment, 42)) == (moment, 42)
+
+
+# --- one submission ------------------------------------------------------------------------
+
+
+def test_detail_shows_only_the_questions_asked_with_choice_labels(
+    app: Flask, signed_in: FlaskClient, clinic_id: int
+) -> None:
+    asked = make_submission(
+        app,
+        clinic_id,
+        {"earlier_injections": "yes", "injection_relief": "1_to_3_months", "allergies": ["none"]},
+    )
+    not_asked = make_submission(app, clinic_id, {"earlier_injections": "no"})
+    html = signed_in.get(f"/clinic/submissions/{asked}").get_data(as_text=True)
+    assert "How long did the last injection help?" in html
+    assert "1 to 3 months" in html and "1_to_3_months" not in html
+    assert "3 to 6 months" in html  # pain_duration, as its label
+    # A visible optional question left blank is shown as such, a hidden one not at all.
+    assert "Not answered" in html
+    assert "Which blood thinner do you take?" not in html
+
+    html = signed_in.get(f"/clinic/submissions/{not_asked}").get_data(as_text=True)
+    assert "Have you had an injection for back or neck pain before?" in html
+    assert "How long did the last injection help?" not in html
+
+
+def test_a_stored_hidden_answer_is_never_shown(
+    app: Flask, signed_in: FlaskClient, clinic_id: int
+) -> None:
+    submission_id = make_submission(app, clinic_id, {"earlier_injections": "no"})
+    with app.app_context():
+        row = db.session.get(Submission, submission_id)
+        row.answers = {**row.answers, "injection_relief": "over_3_months"}
+        db.session.commit()
+    html = signed_in.get(f"/clinic/submissions/{submission_id}").get_data(as_text=True)
+    assert "How long did the last injection help?" not in html
+    assert "More than 3 months" not in html
+
+
+def test_detail_shows_flags_the_sheet_and_why(
+    app: Flask, signed_in: FlaskClient, clinic_id: int
+) -> None:
+    submission_id = make_submission(
+        app, clinic_id, {"red_flags": ["bladder_or_bowel_change"], "blood_thinners": "yes"}
+    )
+    row = submission_row(app, submission_id)
+    html = signed_in.get(f"/clinic/submissions/{submission_id}").get_data(as_text=True)
+    assert html.index(">Urgent</li>") < html.index("Answers</h2>")
+    assert "The patient was told to get medical help now" in html
+    for reason in row.result["urgent_reasons"]:
+        assert reason.replace("'", "&#39;") in html
+    for note in row.result["care_team_notes"]:
+        assert note["text"].replace("'", "&#39;") in html
+    for rule in row.result["fired_rules"]:
+        assert f"<code>{rule['id']}</code>" in html
+    assert f"Rule set version {row.ruleset_version}" in html
+    assert str(row.ruleset_sha256) in html
+    assert "27 Mar 1960" in html
+
+
+def test_viewing_a_submission_is_audited(
+    app: Flask, signed_in: FlaskClient, clinic_id: int, nurse: Account
+) -> None:
+    submission_id = make_submission(app, clinic_id)
+    signed_in.get(f"/clinic/submissions/{submission_id}")
+    with app.app_context():
+        row = db.session.scalar(db.select(AuditEvent).where(AuditEvent.action == "submission_view"))
+        assert row is not None
+        assert (row.user_id, row.clinic_id, row.record_id) == (
+            nurse.id,
+            clinic_id,
+            str(submission_id),
+        )
+
+
+def test_a_missing_submission_is_404(signed_in: FlaskClient) -> None:
+    response = signed_in.get("/clinic/submissions/999")
+    assert response.status_code == 404
+    assert "Page not found" in response.get_data(as_text=True)
+
+
+def test_review_keeps_who_and_when(
+    app: Flask, signed_in: FlaskClient, clinic_id: int, nurse: Account
+) -> None:
+    submission_id = make_submission(app, clinic_id)
+    path = f"/clinic/submissions/{submission_id}"
+    token = csrf_token(signed_in, path)
+    before = datetime.now(UTC)
+    response = signed_in.post(
+        f"{path}/review", data={"csrf_token": token, "note": "Called about warfarin plan."}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == path
+    row = submission_row(app, submission_id)
+    assert row.reviewed_by_id == nurse.id
+    assert row.reviewed_at is not None and row.reviewed_at >= before - timedelta(seconds=1)
+    assert row.review_note == "Called about warfarin plan."
+    html = signed_in.get(path).get_data(as_text=True)
+    assert "Marked as reviewed." in html
+    assert "By Nurse Jones on" in html
+    assert "Called about warfarin plan." in html
+    assert ("review", str(submission_id)) in audit_actions(app)
+    listing = signed_in.get("/clinic/?unreviewed=1").get_data(as_text=True)
+    assert row.reference not in listing
+
+
+def test_a_too_long_review_note_is_explained_and_kept(
+    app: Flask, signed_in: FlaskClient, clinic_id: int
+) -> None:
+    submission_id = make_submission(app, clinic_id)
+    path = f"/clinic/submissions/{submission_id}"
+    token = csrf_token(signed_in, path)
+    note = "n" * 2001
+    response = signed_in.post(f"{path}/review", data={"csrf_token": token, "note": note})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "The note must be 2,000 characters or fewer; it has 2,001" in html
+    assert note in html
+    assert submission_row(app, submission_id).reviewed_at is None
+
+
+def test_review_needs_csrf(app: Flask, signed_in: FlaskClient, clinic_id: int) -> None:
+    submission_id = make_submission(app, clinic_id)
+    response = signed_in.post(f"/clinic/submissions/{submission_id}/review", data={"note": "x"})
+    assert response.status_code == 400
+    assert submission_row(app, submission_id).reviewed_at is None
+
+
+# --- the audit page ------------------------------------------------------------------------
+
+
+def test_the_audit_page_is_for_admins_newest_first_and_audited(
+    app: Flask, client: FlaskClient, clinic_id: int
+) -> None:
+    admin = make_staff(app, clinic_id, "lead@alpha.example.org", role="admin", name="Dr Lead")
+    login(client, admin.email, admin.password)
+    submission_id = make_submission(app, clinic_id)
+    client.get(f"/clinic/submissions/{submission_id}")
+    html = client.get("/clinic/audit").get_data(as_text=True)
+    actions = re.findall(r"<td><code>([a-z_]+)</code></td>", html)
+    assert actions[:3] == ["audit_view", "submission_view", "submission_create"]
+    assert "login_success" in actions
+    assert "Dr Lead" in html
+    assert audit_actions(app)[-1] == ("audit_view", None)
+
+
+def test_the_audit_page_pages_by_id(app: Flask, client: FlaskClient, clinic_id: int) -> None:
+    admin = make_staff(app, clinic_id, "lead@alpha.example.org", role="admin")
+    login(client, admin.email, admin.password)
+    for _ in range(105):
+        make_submission(app, clinic_id, date_of_birth=date(1970, 1, 1))
+    first = client.get("/clinic/audit").get_data(as_text=True)
+    assert first.count("<td><code>") == 100
+    older = re.search(r'href="(/clinic/audit\?after=\d+)">Older</a>', first)
+    assert older
+    second = client.get(older.group(1)).get_data(as_text=True)
+    assert 0 < second.count("<td><code>") < 100
+    assert "Older</a>" not in second
+
+    for bad in ("x", "-1", "1.5"):
+        response = client.get(f"/clinic/audit?after={bad}")
+        assert response.status_code == 400
+        assert "must be a whole number" in response.get_data(as_text=True)

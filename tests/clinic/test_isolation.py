@@ -1,0 +1,154 @@
+"""No way for one clinic's staff to see or touch another clinic's patients, on SQLite and
+PostgreSQL: every URL with a clinic A id answers 404 to clinic B, like a missing record."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from helpers import Account, csrf_token, login, make_clinic, make_staff, make_submission
+
+from questionnaire import create_app
+from questionnaire.clinic.models import AuditEvent, Submission
+from questionnaire.extensions import db
+
+A_NAME = "Alice Alphapatient"
+
+
+@dataclass(frozen=True)
+class World:
+    app: Flask
+    a_submissions: list[int]
+    a_references: list[str]
+    a_admin: Account
+    b_admin: Account
+    b_submission: int
+
+
+@pytest.fixture
+def clinic_app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
+    """The app on SQLite and on PostgreSQL (``database_url`` runs each test on both), with no
+    app context left pushed: each request gets its own, as in production."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "SECRET_KEY": "isolation-tests-secret-key-not-for-production",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECURE_COOKIES": False,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+@pytest.fixture
+def world(clinic_app: Flask) -> World:
+    db_app = clinic_app
+    clinic_a = make_clinic(db_app, "alpha", "Alpha Spine Clinic")
+    clinic_b = make_clinic(db_app, "beta", "Beta Pain Centre")
+    a_admin = make_staff(db_app, clinic_a, "admin@alpha.example.org", role="admin")
+    b_admin = make_staff(db_app, clinic_b, "admin@beta.example.org", role="admin")
+    a_ids = [
+        make_submission(db_app, clinic_a, {"red_flags": ["saddle_numbness"]}, name=A_NAME),
+        make_submission(db_app, clinic_a, {"blood_thinners": "yes"}, name=A_NAME + " Two"),
+    ]
+    b_id = make_submission(db_app, clinic_b, name="Bob Betapatient")
+    with db_app.app_context():
+        references = [db.session.get(Submission, i).reference for i in a_ids]
+    return World(db_app, a_ids, references, a_admin, b_admin, b_id)
+
+
+@pytest.fixture
+def clinic_b(world: World) -> FlaskClient:
+    client = world.app.test_client()
+    login(client, world.b_admin.email, world.b_admin.password)
+    # Clinic A's staff use the pages too, so A has audit rows B must not see.
+    a_client = world.app.test_client()
+    login(a_client, world.a_admin.email, world.a_admin.password)
+    for submission_id in world.a_submissions:
+        a_client.get(f"/clinic/submissions/{submission_id}")
+    return client
+
+
+def test_every_submission_url_of_another_clinic_is_404(world: World, clinic_b: FlaskClient) -> None:
+    token = csrf_token(clinic_b, f"/clinic/submissions/{world.b_submission}")
+    for submission_id in world.a_submissions:
+        for path in (
+            f"/clinic/submissions/{submission_id}",
+            f"/clinic/submissions/{submission_id}/fhir.json",
+        ):
+            response = clinic_b.get(path)
+            assert response.status_code == 404, path
+            assert A_NAME not in response.get_data(as_text=True)
+        response = clinic_b.post(
+            f"/clinic/submissions/{submission_id}/review",
+            data={"csrf_token": token, "note": "not mine"},
+        )
+        assert response.status_code == 404
+    with world.app.app_context():
+        for submission_id in world.a_submissions:
+            row = db.session.get(Submission, submission_id)
+            assert row.reviewed_at is None and row.review_note is None
+    # A missing id answers exactly the same way.
+    missing = clinic_b.get("/clinic/submissions/987654")
+    assert missing.status_code == 404
+    other = clinic_b.get(f"/clinic/submissions/{world.a_submissions[0]}")
+    assert missing.get_data() == other.get_data()
+
+
+def test_another_clinics_rows_never_appear_in_lists_or_exports(
+    world: World, clinic_b: FlaskClient
+) -> None:
+    listing = clinic_b.get("/clinic/").get_data(as_text=True)
+    assert "Bob Betapatient" in listing and "1 submission matches" in listing
+    for query in ("urgent=1", "blood_thinners=1", "q=alice", f"q={world.a_references[0]}"):
+        page = clinic_b.get(f"/clinic/?{query}").get_data(as_text=True)
+        assert "0 submissions match" in page, query
+        assert A_NAME not in page
+    exports = [
+        clinic_b.get("/clinic/export.csv").get_data(as_text=True),
+        clinic_b.get("/clinic/export.csv?q=alice").get_data(as_text=True),
+        clinic_b.get("/clinic/export.json").get_data(as_text=True),
+    ]
+    for text in [listing, *exports]:
+        assert A_NAME not in text
+        for reference in world.a_references:
+            assert reference not in text
+    document = json.loads(exports[-1])
+    assert [s["id"] for s in document["submissions"]] == [world.b_submission]
+
+
+def test_another_clinics_audit_rows_and_staff_stay_hidden(
+    world: World, clinic_b: FlaskClient
+) -> None:
+    audit = clinic_b.get("/clinic/audit").get_data(as_text=True)
+    with world.app.app_context():
+        own = db.session.scalars(
+            db.select(AuditEvent).where(AuditEvent.clinic_id == world.b_admin.clinic_id)
+        ).all()
+        others = db.session.scalars(
+            db.select(AuditEvent).where(AuditEvent.clinic_id != world.b_admin.clinic_id)
+        ).all()
+    assert any(row.action == "submission_view" for row in others)
+    assert audit.count("<td><code>") == len(own)
+    assert "submission_view" not in audit
+    staff = clinic_b.get("/clinic/staff").get_data(as_text=True)
+    assert world.a_admin.email not in staff
+    token = csrf_token(clinic_b, "/clinic/staff")
+    disable = f"/clinic/staff/{world.a_admin.id}/disable"
+    response = clinic_b.post(disable, data={"csrf_token": token})
+    assert response.status_code == 404
+    a_client = world.app.test_client()
+    login(a_client, world.a_admin.email, world.a_admin.password)

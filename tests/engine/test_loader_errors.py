@@ -1,0 +1,727 @@
+"""Broken rule sets and the exact message each must produce: "file, line N: what is wrong".
+
+Every case starts from the small complete rule set in ``broken/minimal/`` (checked clean by the
+first test) and applies a textual edit, so a line number in an expected message points at the
+edited file as the clinician would see it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from questionnaire.cli import cli
+from questionnaire.engine import RulesetError, check_ruleset, load_ruleset
+from questionnaire.engine.conditions import OPERATOR_LIST
+
+MINIMAL = Path(__file__).parent / "broken" / "minimal"
+SHIPPED = Path(__file__).resolve().parents[2] / "rules"
+RULE_FILES = (
+    "ruleset.yaml",
+    "questionnaire.yaml",
+    "guide.yaml",
+    "questions.yaml",
+    "notes.yaml",
+    "rules.yaml",
+)
+RED_FLAG_CHOICES = (
+    "bladder_or_bowel_change, saddle_numbness, worsening_leg_weakness, fever_or_chills, "
+    "recent_major_injury, cancer_history, unexplained_weight_loss, none"
+)
+SAFE_INSTEAD = "Say 'ask your doctor' or 'tell your care team' instead"
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace ``old`` (which must occur exactly once) by ``new`` in ``file``."""
+
+    file: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class Remove:
+    file: str
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    file: str
+    text: str
+
+
+def broken_copy(tmp_path: Path, edits: list[Edit | Remove | Rewrite]) -> Path:
+    target = tmp_path / "rules"
+    shutil.copytree(MINIMAL, target)
+    for edit in edits:
+        path = target / edit.file
+        if isinstance(edit, Remove):
+            path.unlink()
+            continue
+        if isinstance(edit, Rewrite):
+            path.write_text(edit.text, encoding="utf-8")
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert text.count(edit.old) == 1, f"{edit.file}: {edit.old!r} must occur exactly once"
+        path.write_text(text.replace(edit.old, edit.new), encoding="utf-8")
+    return target
+
+
+CASES = [
+    pytest.param(
+        [
+            Edit(
+                "rules.yaml",
+                "because: These are for everyone.",
+                "because: [These are for everyone.",
+            )
+        ],
+        ["rules.yaml, line 10: YAML syntax error: did not find expected ',' or ']'"],
+        id="yaml-syntax-error",
+    ),
+    pytest.param(
+        [
+            Edit(
+                "guide.yaml",
+                "title: About back pain\n",
+                "title: About back pain\n    title: Pain\n",
+            )
+        ],
+        ["guide.yaml, line 8: duplicate key 'title'"],
+        id="duplicate-key",
+    ),
+    pytest.param(
+        [Edit("questions.yaml", "category: safety\n", "category: safety\n    colour: red\n")],
+        [
+            "questions.yaml, line 10: question 'ask-blood-thinner-plan', colour: "
+            "unknown key 'colour'; allowed keys: id, category, text"
+        ],
+        id="unknown-key-lists-allowed-keys",
+    ),
+    pytest.param(
+        [
+            Edit(
+                "rules.yaml",
+                "description: For everyone.\n",
+                "description: For everyone.\n    priority: 1\n",
+            )
+        ],
+        [
+            "rules.yaml, line 4: rule 'core', priority: unknown key 'priority'; "
+            "allowed keys: id, description, when, add, because, examples"
+        ],
+        id="unknown-key-in-rule",
+    ),
+    pytest.param(
+        [Edit("rules.yaml", "{field: blood_thinners, values", "{field: blood_thinner, values")],
+        [
+            "rules.yaml, line 16: rule 'blood-thinners', when.in: unknown field 'blood_thinner': "
+            "no question with that id in questionnaire.yaml"
+        ],
+        id="unknown-field-in-condition",
+    ),
+    pytest.param(
+        [Edit("rules.yaml", "value: saddle_numbness}", "value: saddle_numb}")],
+        [
+            "rules.yaml, line 31: rule 'red-flag-saddle', when.contains: 'saddle_numb' is not a "
+            f"choice of 'red_flags'; allowed: {RED_FLAG_CHOICES}"
+        ],
+        id="value-not-among-choices",
+    ),
+    pytest.param(
+        [Edit("rules.yaml", 'values: ["yes", not_sure]', 'values: ["yes", maybe]')],
+        [
+            "rules.yaml, line 16: rule 'blood-thinners', when.in: 'maybe' is not a choice of "
+            "'blood_thinners'; allowed: yes, no, not_sure"
+        ],
+        id="one-of-several-values-not-among-choices",
+    ),
+    pytest.param(
+        [Edit("rules.yaml", 'values: ["yes", not_sure]', "values: [true, not_sure]")],
+        [
+            "rules.yaml, line 16: rule 'blood-thinners', when.in.values[0]: "
+            "True is not allowed; use text or a number"
+        ],
+        id="boolean-value-is-one-line",
+    ),
+    pytest.param(
+        [Edit("rules.yaml", "value: 7}", "value: 70}")],
+        [
+            "rules.yaml, line 45: rule 'high-pain', when.at_least: "
+            "70 is not a number from 0 to 10 (field 'pain_score')"
+        ],
+        id="number-out-of-range",
+    ),
+    pytest.param(
+        [
+            Edit(
+                "rules.yaml",
+                "contains: {field: red_flags, value: saddle_numbness}",
+                "at_least: {field: blood_thinners, value: 2}",
+            )
+        ],
+        [
+            "rules.yaml, line 31: rule 'red-flag-saddle', when.at_least: 'at_least' does not fit "
+            "the one_of field 'blood_thinners'; it fits: number"
+        ],
+        id="operator-does-not-fit-kind",
+    ),
+    pytest.param(
+        [
+            Edit(
+                "rules.yaml",
+                "in: {field: blood_thinners,",
+                "contains: {field: blood_thinners,",
+            )
+        ],
+        [
+            "rules.yaml, line 16: rule 'blood-thinners', when.contains: "
+            "missing required key 'value'",
+            "rules.yaml, line 16: rule 'blood-thinners', when.contains.values: "
+            "unknown key 'values'; allowed keys: field, value",
+        ],
+        id="operator-with-the-wrong-arguments",
+    ),
+    pytest.param(
+        [
+            Edit(
+                "rules.yaml",
+                "      contains: {field: red_flags, value: saddle_numbness}\n",
+                "      contains: {field: red_flags, value: saddle_numbness}\n"
+                '      equals: {field: diabetes, value: "yes"}\n',
+            )
+        ],
+        [
+            "rules.yaml, line 30: rule 'red-flag-saddle', when: a condition has exactly one "
+            f"operator, but this one has 2 keys: contains, equals; operators: {OPERATOR_LIST}"
+        ],
+        id="two-operator-keys",
+    ),
+    pytest.param(
+        [Edit("rules.yaml", "at_least: {field: pain_score", "greater: {field: pain_score")],
+        [
+            "rules.yaml, line 44: rule 'high-pain', when: unknown operator 'greater'; "
+            f"operators: {OPERATOR_LIST}"
+        ],
+        id="unknown-operator",
+    ),
+    pytest.param(
+        [Edit("rules.yaml", "sections: [basics]", "sections: [basic]")],
+        [
+            "rules.yaml, line 7: rule 'core', add.sections[0]: unknown section 'basic' "
+            "(not in guide.yaml)",
+            "guide.yaml, line 6: section 'basics': no rule adds this section, "
+            "so no patient can see it",
+        ],
+        id="unknown-section",
+    ),
+    pytest.param(
+        [Edit("rules.yaml", "questions: [ask-pain-while-waiting]", "questions: [ask-pain]")],
+        [
+            "rules.yaml, line 47: rule 'high-pain', add.questions[0]: unknown question "
+            "'ask-pain' (not in questions.yaml)",
+            "questions.yaml, line 11: question 'ask-pain-while-waiting': no rule adds this "
+            "question, so no patient can see it",
+        ],
+        id="unknown-question",
+    ),
+    pytest.param(
+        [
+            Edit(
+                "rules.yaml",
+                "care_team_notes: [tell-urgent-symptoms]",
+                "care_team_notes: [tell-urgent]",
+            )
+        ],
+        [
+            "rules.yaml, line 34: rule 'red-flag-saddle', add.care_team_notes[0]: unknown note "
+            "'tell-urgent' (not in notes.yaml)",
+            "notes.yaml, line 4: note 'tell-urgent-symptoms': no rule adds this note, "
+            "so no patient can see it",
+        ],
+        id="unknown-note",
+    ),
+    pytest.param(
+        [
+            Edit(
+                "guide.yaml",
+                "  - id: blood-thinners\n",
+                "  - id: basics\n    title: Again\n    seed_section: S\n    body: Text.\n"
+                "  - id: blood-thinners\n",
+            )
+        ],
+        ["guide.yaml, line 10: section 'basics', id: duplicate section id 'basics'"],
+        id="duplicate-section-id",
+    ),
+    pytest.param(
+        [Edit("questionnaire.yaml", "      - id: driver", "      - id: diabetes")],
+        [
+            "questionnaire.yaml, line 74: page 'getting-home', question 'diabetes', id: "
+            "duplicate question id 'diabetes'"
+        ],
+        id="duplicate-form-question-id",
+    ),
+    pytest.param(
+        [
+            Edit(
+                "questions.yaml",
+                "  - id: ask-pain-while-waiting\n",
+                "  - id: ask-right-for-me\n    category: general\n    text: Again?\n"
+                "  - id: ask-pain-while-waiting\n",
+            )
+        ],
+        [
+            "questions.yaml, line 11: question 'ask-right-for-me', id: "
+            "duplicate question id 'ask-right-for-me'"
+        ],
+        id="duplicate-bank-question-id",
+    ),
+    pytest.param(
+        [Edit("notes.yaml", "  - id: tell-urgent-symptoms", "  - id: tell-blood-thinners")],
+        [
+            "notes.yaml, line 4: note 'tell-blood-thinners', id: "
+            "duplicate note id 'tell-blood-thinners'",
+            "rules.yaml, line 34: rule 'red-flag-saddle', add.care_team_notes[0]: unknown note "
+            "'tell-urgent-symptoms' (not in notes.yaml)",
+        ],
+        id="duplicate-note-id",
+    ),
+    pytest.param(
+        [Edit("rules.yaml", "  - id: high-pain", "  - id: core")],
+        ["rules.yaml, line 42: rule 'core', id: duplicate rule id 'core'"],
+        id="duplicate-rule-id",
+    ),
+    pytest.param(
+        [Edit("rules.yaml", "        - {pain_score: 6}", "        - {pain_score: 8}")],
+        [
+            "rules.yaml, line 53: rule 'high-pain', examples.does_not_fire[0]: the rule fires "
+            "on this example, but it is listed under 'does_not_fire'"
+        ],
+        id="example-fires-but-listed-under-does-not-fire",
+    ),
+    pytest.param(
+        [
+            Edit(
+                "rules.yaml",
+                "        - {red_flags: [saddle_numbness]}",
+                "        - {red_flags: [fever_or_chills]}",
+            )
+        ],
+        [
+            "rules.yaml, line 39: rule 'red-flag-saddle', examples.fires[0]: the rule does not "
+            "fire on this example, but it is listed under 'fires'"
+        ],
+        id="example-does-not-fire-but-listed-under-fires",
+    ),
+    pytest.param(
+        [Edit("rules.yaml", "        - {pain_score: 7}", "        - {pain_score: 70}")],
+        [
+            "rules.yaml, line 51: rule 'high-pain', examples.fires[0]: not a valid answer set: "
+            "pain_score: Enter a number from 0 to 10"
+        ],
+        id="example-not-a-valid-answer-set",
+    ),
+    pytest.param(
+        [Edit("rules.yaml", "        - {pain_score: 7}", "        - {pain_score: 7, mood: good}")],
+        [
+            "rules.yaml, line 51: rule 'high-pain', examples.fires[0]: not a valid answer set: "
+            "mood: This is not a question of this form (allowed: blood_thinner_name, "
+            "blood_thinners, conservative_care, diabetes, driver, infection, pain_duration, "
+            "pain_score, red_flags)"
+        ],
+        id="example-with-unknown-field",
+    ),
+    pytest.param(
+        [
+            Edit(
+                "rules.yaml",
+                '        - {blood_thinners: "no"}',
+                '        - {blood_thinners: "no", blood_thinner_name: aspirin}',
+            )
+        ],
+        [
+            "rules.yaml, line 27: rule 'blood-thinners', examples.does_not_fire[0]: answers to "
+            "questions that are not asked here would be dropped: blood_thinner_name"
+        ],
+        id="example-answers-a-hidden-question",
+    ),
+    pytest.param(
+        [Edit("rules.yaml", "      does_not_fire:\n        - {red_flags: [none]}\n", "")],
+        [
+            "rules.yaml, line 37: rule 'red-flag-saddle', examples: "
+            "needs at least one 'does_not_fire' example"
+        ],
+        id="rule-without-does-not-fire",
+    ),
+    pytest.param(
+        [Edit("ruleset.yaml", '  diabetes: "no"\n', "")],
+        [
+            "ruleset.yaml, line 4: example_base: not a valid answer: "
+            "diabetes: Select an answer (allowed: yes, no, not_sure)"
+        ],
+        id="example-base-misses-a-contract-field",
+    ),
+    pytest.param(
+        [Edit("rules.yaml", "sections: [basics]", "sections: []")],
+        [
+            "guide.yaml, line 6: section 'basics': no rule adds this section, "
+            "so no patient can see it"
+        ],
+        id="unreached-section",
+    ),
+    pytest.param(
+        [Edit("rules.yaml", "questions: [ask-pain-while-waiting]", "questions: []")],
+        [
+            "questions.yaml, line 11: question 'ask-pain-while-waiting': no rule adds this "
+            "question, so no patient can see it"
+        ],
+        id="unreached-question",
+    ),
+    pytest.param(
+        [Edit("rules.yaml", "care_team_notes: [tell-blood-thinners]", "care_team_notes: []")],
+        [
+            "notes.yaml, line 2: note 'tell-blood-thinners': no rule adds this note, "
+            "so no patient can see it"
+        ],
+        id="unreached-note",
+    ),
+    pytest.param(
+        [Remove("notes.yaml")],
+        ["notes.yaml: file is missing"],
+        id="missing-file",
+    ),
+    pytest.param(
+        [Rewrite("notes.yaml", "# nothing yet\n")],
+        ["notes.yaml, line 1: file is empty"],
+        id="empty-file",
+    ),
+    pytest.param(
+        [Edit("notes.yaml", "care_team_notes:\n", "# the key was lost\n")],
+        ["notes.yaml, line 2: the top level must be a mapping of keys"],
+        id="top-level-not-a-mapping",
+    ),
+    pytest.param(
+        [Edit("ruleset.yaml", "format: 1\n", "format: 2\n")],
+        ["ruleset.yaml, line 1: format: 2 is not allowed; allowed: 1"],
+        id="unknown-format-number",
+    ),
+    pytest.param(
+        [Edit("guide.yaml", "  - id: basics", "  - id: Basics")],
+        [
+            "guide.yaml, line 6: section 'Basics', id: 'Basics' is not a valid id: "
+            "use lower-case letters, digits, '_' and '-'"
+        ],
+        id="id-not-lower-case",
+    ),
+    pytest.param(
+        [
+            Edit(
+                "questionnaire.yaml",
+                "          - {id: heat_or_cold, label: Heat or cold packs}\n",
+                "",
+            )
+        ],
+        [
+            "questionnaire.yaml, line 19: page 'your-pain', question 'conservative_care': the "
+            "contract field 'conservative_care' must be any_of with the choices physical_therapy, "
+            "home_exercise, pain_medicine, rest_or_activity_change, heat_or_cold, none"
+        ],
+        id="contract-field-with-wrong-choices",
+    ),
+    pytest.param(
+        [
+            Edit(
+                "questionnaire.yaml",
+                "      - id: infection\n        kind: one_of\n        label: Are you ill",
+                "      - id: infection\n        kind: one_of\n        required: false\n"
+                "        label: Are you ill",
+            )
+        ],
+        [
+            "questionnaire.yaml, line 52: page 'safety', question 'infection': the contract "
+            "field 'infection' must be required and always asked"
+        ],
+        id="contract-field-optional",
+    ),
+    pytest.param(
+        [Edit("questionnaire.yaml", "      - id: infection\n", "      - id: infections\n")],
+        [
+            "questionnaire.yaml, line 1: pages: the contract field 'infection' is missing",
+        ],
+        id="contract-field-missing",
+    ),
+    pytest.param(
+        [
+            Edit(
+                "questionnaire.yaml",
+                'equals: {field: blood_thinners, value: "yes"}',
+                'equals: {field: driver, value: "yes"}',
+            )
+        ],
+        [
+            "questionnaire.yaml, line 44: page 'safety', question 'blood_thinner_name', "
+            "enable_when.equals: unknown field 'driver': no question with that id earlier in "
+            "the questionnaire"
+        ],
+        id="enable-when-refers-to-a-later-question",
+    ),
+    pytest.param(
+        [Edit("questionnaire.yaml", "        minimum: 0\n", "")],
+        [
+            "questionnaire.yaml, line 13: page 'your-pain', question 'pain_score': "
+            "a number question needs 'minimum' and 'maximum'"
+        ],
+        id="number-question-without-minimum",
+    ),
+    pytest.param(
+        [Edit("questionnaire.yaml", "        minimum: 0\n", "        minimum: 11\n")],
+        [
+            "questionnaire.yaml, line 17: page 'your-pain', question 'pain_score', minimum: "
+            "'minimum' must not be greater than 'maximum'"
+        ],
+        id="number-question-minimum-above-maximum",
+    ),
+    pytest.param(
+        [Edit("guide.yaml", "body: Back pain is common.", "body: You have a herniated disc.")],
+        [
+            "guide.yaml, line 9: section 'basics', body: unsafe wording, states that the patient "
+            f"has a condition: 'You have'. {SAFE_INSTEAD}"
+        ],
+        id="unsafe-wording-diagnosis",
+    ),
+    pytest.param(
+        [
+            Edit(
+                "notes.yaml",
+                "text: Tell your care team the name and dose of each blood thinner you take.",
+                "text: Stop taking your blood thinner a week before.",
+            )
+        ],
+        [
+            "notes.yaml, line 3: note 'tell-blood-thinners', text: unsafe wording, tells the "
+            f"patient to start, stop or change a medicine: 'Stop taking'. {SAFE_INSTEAD}"
+        ],
+        id="unsafe-wording-medicine",
+    ),
+    pytest.param(
+        [
+            Edit(
+                "rules.yaml",
+                "because: You rated your pain 7 or more.",
+                "because: You need an injection soon.",
+            )
+        ],
+        [
+            "rules.yaml, line 48: rule 'high-pain', because: unsafe wording, tells the patient "
+            f"what they need or should do: 'You need'. {SAFE_INSTEAD}"
+        ],
+        id="unsafe-wording-treatment",
+    ),
+]
+
+
+def test_the_minimal_rule_set_is_valid() -> None:
+    ruleset, problems = check_ruleset(MINIMAL)
+    assert [str(p) for p in problems] == []
+    assert ruleset is not None
+
+
+@pytest.mark.parametrize(("edits", "expected"), CASES)
+def test_broken_rule_set_gives_exact_messages(
+    tmp_path: Path, edits: list[Edit | Remove | Rewrite], expected: list[str]
+) -> None:
+    ruleset, problems = check_ruleset(broken_copy(tmp_path, edits))
+    assert ruleset is None
+    assert [str(problem) for problem in problems] == expected
+
+
+def test_load_ruleset_raises_with_every_message(tmp_path: Path) -> None:
+    folder = broken_copy(tmp_path, [Edit("rules.yaml", "sections: [basics]", "sections: [basic]")])
+    with pytest.raises(RulesetError) as raised:
+        load_ruleset(folder)
+    assert raised.value.errors == [
+        "rules.yaml, line 7: rule 'core', add.sections[0]: unknown section 'basic' "
+        "(not in guide.yaml)",
+        "guide.yaml, line 6: section 'basics': no rule adds this section, so no patient can see it",
+    ]
+    assert str(raised.value) == "\n".join(raised.value.errors)
+
+
+def test_three_mistakes_in_one_file_give_three_lines(tmp_path: Path) -> None:
+    folder = broken_copy(
+        tmp_path,
+        [
+            Edit(
+                "questions.yaml",
+                "{id: safety, title: My safety}",
+                "{id: safety, title: Me, colour: red}",
+            ),
+            Edit("questions.yaml", "  - id: ask-right-for-me", "  - id: Ask-Right"),
+            Edit(
+                "questions.yaml",
+                "    category: safety\n",
+                "    category: safety\n    urgent: true\n",
+            ),
+        ],
+    )
+    _, problems = check_ruleset(folder)
+    assert [str(problem) for problem in problems] == [
+        "questions.yaml, line 3: category 'safety', colour: unknown key 'colour'; "
+        "allowed keys: id, title",
+        "questions.yaml, line 5: question 'Ask-Right', id: 'Ask-Right' is not a valid id: "
+        "use lower-case letters, digits, '_' and '-'",
+        "questions.yaml, line 10: question 'ask-blood-thinner-plan', urgent: unknown key "
+        "'urgent'; allowed keys: id, category, text",
+    ]
+
+
+def test_mistakes_in_several_files_are_all_reported_in_one_run(tmp_path: Path) -> None:
+    folder = broken_copy(
+        tmp_path,
+        [
+            Edit("rules.yaml", "value: saddle_numbness}", "value: saddle}"),
+            Edit("rules.yaml", "  - id: high-pain", "  - id: core"),
+            Edit("guide.yaml", "body: Back pain is common.", "body: We recommend rest."),
+            Edit(
+                "notes.yaml",
+                "text: Tell your care team about the",
+                "txt: Tell your care team about the",
+            ),
+        ],
+    )
+    _, problems = check_ruleset(folder)
+    assert [str(problem) for problem in problems] == [
+        "notes.yaml, line 4: note 'tell-urgent-symptoms': missing required key 'text'",
+        "notes.yaml, line 5: note 'tell-urgent-symptoms', txt: unknown key 'txt'; "
+        "allowed keys: id, text",
+        "guide.yaml, line 9: section 'basics', body: unsafe wording, recommends something: "
+        f"'recommend'. {SAFE_INSTEAD}",
+    ]
+    # Cross-references need every file to be readable; once notes.yaml is, they are reported
+    # with the wording, all in one run.
+    (folder / "notes.yaml").write_text(
+        (MINIMAL / "notes.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    _, problems = check_ruleset(folder)
+    assert [str(problem) for problem in problems] == [
+        "rules.yaml, line 42: rule 'core', id: duplicate rule id 'core'",
+        "rules.yaml, line 31: rule 'red-flag-saddle', when.contains: 'saddle' is not a choice "
+        f"of 'red_flags'; allowed: {RED_FLAG_CHOICES}",
+        "guide.yaml, line 9: section 'basics', body: unsafe wording, recommends something: "
+        f"'recommend'. {SAFE_INSTEAD}",
+    ]
+
+
+def test_a_folder_that_does_not_exist(tmp_path: Path) -> None:
+    ruleset, problems = check_ruleset(tmp_path / "nowhere")
+    assert ruleset is None
+    assert [str(p) for p in problems] == [
+        f"{tmp_path / 'nowhere'}: is not a folder holding the rule files"
+    ]
+
+
+def test_every_file_missing_is_named(tmp_path: Path) -> None:
+    _, problems = check_ruleset(tmp_path)
+    assert [str(p) for p in problems] == [f"{name}: file is missing" for name in RULE_FILES]
+
+
+# -- the check-rules and evaluate commands ----------------------------------------------
+
+
+def test_check_rules_on_the_shipped_set_prints_a_summary() -> None:
+    ruleset = load_ruleset(SHIPPED)
+    result = CliRunner().invoke(cli, ["check-rules", str(SHIPPED)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    summary = result.stdout.strip()
+    assert summary.startswith("ok: ")
+    for part in (
+        f"{len(ruleset.pages)} pages",
+        f"{len(ruleset.questions)} questions",
+        f"{len(ruleset.guide)} guide sections",
+        f"{len(ruleset.bank)} questions to ask",
+        f"{len(ruleset.notes)} care-team notes",
+        f"{len(ruleset.rules)} rules",
+        f"version {ruleset.version}",
+        f"sha256 {ruleset.sha256}",
+    ):
+        assert part in summary
+
+
+def test_check_rules_without_argument_checks_the_shipped_set() -> None:
+    result = CliRunner().invoke(cli, ["check-rules"])
+    assert result.exit_code == 0, result.output
+    assert f"sha256 {load_ruleset(SHIPPED).sha256}" in result.stdout
+
+
+def test_check_rules_on_a_broken_set_exits_1_with_every_line_on_stderr(tmp_path: Path) -> None:
+    folder = broken_copy(
+        tmp_path,
+        [
+            Edit("rules.yaml", "sections: [basics]", "sections: [basic]"),
+            Remove("notes.yaml"),
+        ],
+    )
+    result = CliRunner().invoke(cli, ["check-rules", str(folder)])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "notes.yaml: file is missing",
+        f"1 problem(s) found in {folder}",
+    ]
+    assert "Traceback" not in result.output
+
+
+def test_check_rules_on_a_missing_folder_is_a_clear_message(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["check-rules", str(tmp_path / "nowhere")])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        f"{tmp_path / 'nowhere'}: is not a folder holding the rule files"
+    )
+    assert "Traceback" not in result.output
+
+
+def test_evaluate_with_a_missing_rules_folder_is_a_clear_message(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["evaluate", "-", "--rules", str(tmp_path / "nowhere")], input="{}"
+    )
+    assert result.exit_code == 1
+    assert (
+        result.stderr.strip() == f"{tmp_path / 'nowhere'}: is not a folder holding the rule files"
+    )
+
+
+def test_evaluate_with_a_missing_answers_file_is_a_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["evaluate", str(tmp_path / "answers.json")])
+    assert result.exit_code == 2
+    assert "answers.json" in result.stderr
+    assert "No such file or directory" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_evaluate_with_bad_json_names_the_problem() -> None:
+    result = CliRunner().invoke(cli, ["evaluate", "-"], input="{not json")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("<stdin>: not valid JSON: ")
+
+
+def test_evaluate_with_bad_answers_names_each_field() -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["evaluate", "-"],
+        input='{"pain_duration": "forever", "conservative_care": ["none"], "blood_thinners": "no",'
+        ' "diabetes": "no", "infection": "no", "red_flags": ["none"], "mood": "fine"}',
+    )
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert lines[0] == (
+        "pain_duration: Select one of the options shown "
+        "(allowed: under_6_weeks, 6_to_12_weeks, 3_to_6_months, over_6_months)"
+    )
+    assert lines[1].startswith("mood: This is not a question of this form (allowed: ")
+    assert len(lines) == 2

@@ -1,0 +1,201 @@
+"""What the hardening tests share: fresh PostgreSQL databases, Redis, free ports, two clinics
+with their staff, and apps with the whole security stack switched on.
+
+PostgreSQL and Redis are the shared servers on 127.0.0.1: each test gets its own database
+(created here, dropped after) and its own Redis database number, and never touches anything
+else on them.
+"""
+
+from __future__ import annotations
+
+import secrets
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pyotp
+import redis
+from flask import Flask
+from patientflow import Client, hidden_inputs
+from psycopg import sql
+
+from questionnaire import create_app
+
+HERE = Path(__file__).resolve().parent
+# Scripts the tests run as separate processes.
+WORKERS_DIR = HERE / "workers"
+
+PG_HOST = "127.0.0.1"
+PG_PORT = 5432
+PG_ADMIN = f"host={PG_HOST} port={PG_PORT} user=postgres dbname=postgres connect_timeout=3"
+POSTGRES = f"PostgreSQL on {PG_HOST}:{PG_PORT}"
+REDIS_HOST = "127.0.0.1"
+REDIS_PORT = 6379
+REDIS = f"Redis on {REDIS_HOST}:{REDIS_PORT}"
+# The Redis database these tests may flush; nothing else on the server is touched.
+REDIS_DB = 13
+
+SECRET_KEY = "security-tests-secret-key-not-for-production"
+STAFF_PASSWORD = "correct horse battery staple 42"
+
+
+def postgres_reachable() -> bool:
+    try:
+        with psycopg.connect(PG_ADMIN) as connection:
+            connection.execute("SELECT 1")
+    except psycopg.Error:
+        return False
+    return True
+
+
+def redis_reachable() -> bool:
+    try:
+        return bool(redis.Redis(host=REDIS_HOST, port=REDIS_PORT, socket_timeout=3).ping())
+    except redis.RedisError:
+        return False
+
+
+def postgres_url(name: str, host: str = PG_HOST, port: int = PG_PORT) -> str:
+    return f"postgresql://postgres@{host}:{port}/{name}"
+
+
+@contextmanager
+def fresh_postgres_database(prefix: str) -> Iterator[str]:
+    """A new, empty database with a unique name; yields its name and drops it afterwards."""
+    name = f"{prefix}_{secrets.token_hex(6)}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield name
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
+            connection.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def base_config(tmp_path: Path, database_uri: str, **overrides: Any) -> dict[str, Any]:
+    """Test settings with CSRF on, as in production; rate limits stay off unless asked for."""
+    config: dict[str, Any] = {
+        "TESTING": True,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "SECRET_KEY": SECRET_KEY,
+        "SQLALCHEMY_DATABASE_URI": database_uri,
+        "SECURE_COOKIES": False,
+        "RATELIMIT_ENABLED": False,
+        "WTF_CSRF_ENABLED": True,
+    }
+    config.update(overrides)
+    return config
+
+
+def build_app(tmp_path: Path, database_uri: str | None = None, **overrides: Any) -> Flask:
+    from questionnaire.extensions import db
+
+    uri = database_uri or f"sqlite:///{tmp_path / 'security.sqlite3'}"
+    app = create_app(base_config(tmp_path, uri, **overrides))
+    with app.app_context():
+        db.create_all()
+    return app
+
+
+# --- clinics and staff -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StaffAccount:
+    email: str
+    display_name: str
+    password: str
+    totp_secret: str
+    clinic_slug: str
+    role: str
+
+    def code(self) -> str:
+        return pyotp.TOTP(self.totp_secret).now()
+
+
+@dataclass(frozen=True)
+class Clinics:
+    """Clinic A ("alpha") with a staff member and an admin, clinic B ("beta") with staff."""
+
+    staff_a: StaffAccount
+    admin_a: StaffAccount
+    staff_b: StaffAccount
+    clinic_a_id: int
+    clinic_b_id: int
+
+    slug_a = "alpha"
+    slug_b = "beta"
+
+
+def seed_clinics(app: Flask) -> Clinics:
+    """Two clinics and three accounts whose sign-in code is already set up."""
+    from questionnaire.clinic import store
+    from questionnaire.clinic.models import utcnow
+    from questionnaire.clinic.passwords import hash_password
+    from questionnaire.extensions import db
+
+    password_hash = hash_password(STAFF_PASSWORD)
+    with app.app_context():
+        clinic_a = store.create_clinic(Clinics.slug_a, "Alpha Spine Clinic")
+        clinic_b = store.create_clinic(Clinics.slug_b, "Beta Pain Centre")
+        accounts = []
+        for email, name, clinic, role in (
+            ("staff.a@alpha.example.org", "Ann Alpha", clinic_a, "staff"),
+            ("admin.a@alpha.example.org", "Adam Alpha", clinic_a, "admin"),
+            ("staff.b@beta.example.org", "Bea Beta", clinic_b, "staff"),
+        ):
+            user = store.create_staff_user(clinic.id, email, name, role, password_hash)
+            user.totp_secret = pyotp.random_base32()
+            user.totp_confirmed_at = utcnow()
+            db.session.commit()
+            accounts.append(
+                StaffAccount(email, name, STAFF_PASSWORD, user.totp_secret, clinic.slug, role)
+            )
+        return Clinics(accounts[0], accounts[1], accounts[2], clinic_a.id, clinic_b.id)
+
+
+def seed_database(tmp_path: Path, database_uri: str) -> Clinics:
+    """Create the tables and the two clinics in a database other processes will use."""
+    from questionnaire.extensions import db
+
+    app = build_app(tmp_path, database_uri)
+    try:
+        return seed_clinics(app)
+    finally:
+        with app.app_context():
+            db.engine.dispose()  # leave no connection open behind the other processes
+
+
+def staff_login(client: Client, account: StaffAccount) -> None:
+    """Sign in through the real pages: password, then the current TOTP code."""
+    page = client.get("/clinic/login")
+    answer = client.post(
+        "/clinic/login",
+        data={
+            "csrf_token": hidden_inputs(page.text).get("csrf_token", ""),
+            "email": account.email,
+            "password": account.password,
+        },
+    )
+    assert answer.status_code == 302, f"password step refused ({answer.status_code})"
+    step = answer.headers["Location"]
+    assert step.endswith("/clinic/login/code"), step
+    page = client.get("/clinic/login/code")
+    answer = client.post(
+        "/clinic/login/code",
+        data={"csrf_token": hidden_inputs(page.text).get("csrf_token", ""), "code": account.code()},
+    )
+    assert answer.status_code == 302, f"code step refused ({answer.status_code})"
+    assert "/clinic/login" not in answer.headers["Location"]

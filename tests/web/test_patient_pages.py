@@ -1,0 +1,144 @@
+"""The start page and the markup of question pages, generated from the questionnaire."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from flask.testing import FlaskClient
+
+from questionnaire.engine import RuleSet
+
+
+def plain(text: str) -> str:
+    return html.unescape(re.sub(r"\s+", " ", text))
+
+
+def test_the_start_page_says_what_this_is_and_is_not(client: FlaskClient) -> None:
+    page = plain(client.get("/").text)
+
+    assert "It takes about 5 to 10 minutes." in page
+    assert "This is not a diagnosis." in page
+    assert "it does not give treatment advice" in page
+    assert "Do not start, stop or change any medicine" in page
+    assert "call your local emergency number now" in page
+    for sign in (
+        "new trouble controlling your bladder or bowels",
+        "numbness in your groin or saddle area",
+        "weakness in one or both legs that is getting worse",
+        "a fever or chills",
+    ):
+        assert sign in page
+    assert "Your answers stay in this browser session." in page
+    assert "They are not sent to anyone unless you choose to send them." in page
+    assert re.search(r'class="button button--start"> Start now <svg', page)
+
+
+def test_every_question_of_the_rules_is_on_its_page(client: FlaskClient, ruleset: RuleSet) -> None:
+    for page in ruleset.questionnaire.pages:
+        text = plain(client.get(f"/questions/{page.id}").text)
+        assert f"<h1>{page.title}</h1>" in text
+        for question in page.questions:
+            assert question.label in text
+            if question.hint:
+                hint = f'<div id="{question.id}__hint" class="hint"> ?{re.escape(question.hint)}'
+                assert re.search(hint, text), question.id
+            for choice in question.options:
+                assert f'name="{question.id}"' in text
+                assert f'value="{choice.id}"' in text
+                assert choice.label in text
+
+
+def questions_of_kind(ruleset: RuleSet, *kinds: str) -> list[tuple[str, str]]:
+    return [
+        (page.id, question.id)
+        for page in ruleset.questionnaire.pages
+        for question in page.questions
+        if question.kind in kinds
+    ]
+
+
+def test_choice_questions_are_fieldsets_with_a_legend(
+    client: FlaskClient, ruleset: RuleSet
+) -> None:
+    for page_id, qid in questions_of_kind(ruleset, "one_of", "yes_no", "any_of"):
+        question = ruleset.question_by_id[qid]
+        text = plain(client.get(f"/questions/{page_id}").text)
+        kind = "checkbox" if question.kind == "any_of" else "radio"
+        fieldset = re.search(
+            rf'<fieldset class="fieldset"[^>]*>\s*'
+            rf'<legend class="fieldset__legend">{re.escape(question.label)}</legend>',
+            text,
+        )
+        assert fieldset, qid
+        first = question.options[0].id
+        assert re.search(rf'id="{qid}" name="{qid}" type="{kind}" value="{first}"', text), qid
+
+
+def test_none_of_these_comes_last_after_an_or(client: FlaskClient) -> None:
+    text = client.get("/questions/warning-signs").text
+
+    block = text[text.index('<div class="choices__divider">or</div>') :]
+    assert re.search(r'id="red_flags-none"[^>]*value="none"[^>]*data-behaviour="exclusive"', block)
+    assert text.index('value="unexplained_weight_loss"') < text.index('value="none"')
+
+
+def test_number_questions_take_digits_and_say_the_range(
+    client: FlaskClient, ruleset: RuleSet
+) -> None:
+    for page_id, qid in questions_of_kind(ruleset, "number"):
+        question = ruleset.question_by_id[qid]
+        text = plain(client.get(f"/questions/{page_id}").text)
+        assert f'<label class="label" for="{qid}">{question.label}</label>' in text
+        assert re.search(rf'id="{qid}"[^>]*type="text" inputmode="numeric"', text)
+        assert f"Enter a whole number from {question.minimum} to {question.maximum}." in text
+        assert re.search(rf'id="{qid}"[^>]*aria-describedby="{qid}__hint"', text)
+
+
+@pytest.mark.parametrize(
+    ("qid", "tag"), [("anything_else", "textarea"), ("blood_thinner_name", "input")]
+)
+def test_long_text_gets_a_text_area_and_short_text_a_line(
+    client: FlaskClient, ruleset: RuleSet, qid: str, tag: str
+) -> None:
+    page_id = ruleset.page_of_question[qid]
+    text = client.get(f"/questions/{page_id}").text
+
+    assert re.search(rf'<{tag} class="[^"]*" id="{qid}" name="{qid}"', text)
+
+
+def test_a_follow_up_is_described_by_its_condition(client: FlaskClient) -> None:
+    text = client.get("/questions/blood-and-bleeding").text
+
+    assert re.search(
+        r'<div class="conditional" id="conditional-blood_thinner_name" '
+        r'data-reveal-field="blood_thinners" data-reveal-values="yes">',
+        text,
+    )
+    assert re.search(
+        r'id="blood_thinner_name"[^>]*'
+        r'aria-describedby="blood_thinner_name__condition blood_thinner_name__hint"',
+        text,
+    )
+
+
+def test_pages_load_the_enhancement_script_and_both_stylesheets(client: FlaskClient) -> None:
+    text = client.get("/").text
+
+    assert '<script src="/static/js/enhance.js" defer></script>' in text
+    assert '<link rel="stylesheet" href="/static/css/main.css">' in text
+    assert '<link rel="stylesheet" href="/static/css/print.css">' in text
+
+
+def test_the_print_stylesheet_hides_controls_and_sets_margins(client: FlaskClient) -> None:
+    css = client.get("/static/css/print.css")
+    text = css.text
+    css.close()
+
+    assert "@page" in text
+    assert "@media print" in text
+    print_rules = text[text.index("@media print") :]
+    for hidden in (".header", ".footer", ".button", ".back-link", ".summary-list__actions"):
+        assert re.search(rf"{re.escape(hidden)},?\s", print_rules)
+    assert "display: none !important" in print_rules

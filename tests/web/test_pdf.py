@@ -1,0 +1,148 @@
+"""The sheet as a PDF: a real PDF with the sheet's content, short, and offline."""
+
+from __future__ import annotations
+
+import html
+import shutil
+import subprocess
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from patient_forms import TYPICAL
+
+from questionnaire.engine import RuleSet
+from questionnaire.web.app import current_ruleset
+from questionnaire.web.patient import render_sheet
+from questionnaire.web.pdf import StaticOnlyFetcher, render_document
+
+STATIC = Path(__file__).resolve().parents[2] / "static"
+CSS_PX_PER_MM = 96 / 25.4
+
+
+def with_answers(client: FlaskClient, answers: dict[str, Any]) -> None:
+    with client.session_transaction() as session:
+        session["answers"] = answers
+
+
+def sheet_html(app: Flask, answers: dict[str, Any]) -> str:
+    """The print version of the sheet, exactly as /sheet.pdf draws it."""
+    with app.test_request_context("/sheet.pdf"):
+        return render_sheet(current_ruleset(), answers, print_mode=True)
+
+
+def pdftotext(pdf: bytes, tmp_path: Path) -> str:
+    path = tmp_path / "sheet.pdf"
+    path.write_bytes(pdf)
+    done = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    )
+    return " ".join(done.stdout.split())
+
+
+def test_the_pdf_download_is_a_pdf_of_the_sheet(
+    client: FlaskClient, ruleset: RuleSet, tmp_path: Path
+) -> None:
+    with_answers(client, {**TYPICAL, "blood_thinners": "yes"})
+
+    response = client.get("/sheet.pdf?paper=a4")
+
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert response.data.startswith(b"%PDF-")
+    assert response.headers["Content-Disposition"].startswith(
+        'attachment; filename="back-injection-questions-'
+    )
+    assert response.headers["Cache-Control"] == "no-store"
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext is not installed; the PDF's text is not checked")
+    text = pdftotext(response.data, tmp_path)
+    assert "Your questions for your appointment" in text
+    assert f"Rule set {ruleset.version} ({ruleset.sha256[:12]})" in text
+    assert "Tell your care team" in text
+    assert "Print this sheet" not in text
+    assert "Download a PDF" not in text
+
+
+def test_the_pdf_leads_with_the_urgent_message(client: FlaskClient, tmp_path: Path) -> None:
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext is not installed")
+    with_answers(client, {**TYPICAL, "red_flags": ["worsening_leg_weakness"]})
+
+    text = pdftotext(client.get("/sheet.pdf").data, tmp_path)
+
+    assert text.index("Get medical help now") < text.index("Questions to ask your doctor")
+    assert "This questionnaire cannot assess these signs." in text
+
+
+@pytest.mark.parametrize(("paper", "width_mm"), [("a4", 210.0), ("letter", 215.9)])
+def test_a_typical_sheet_prints_on_at_most_two_pages(
+    app: Flask, paper: str, width_mm: float
+) -> None:
+    document = render_document(sheet_html(app, TYPICAL), STATIC, "/static", paper)
+
+    assert len(document.pages) <= 2
+    assert document.pages[0].width == pytest.approx(width_mm * CSS_PX_PER_MM, abs=1)
+
+
+def test_an_unknown_paper_size_is_refused_with_the_choices(client: FlaskClient) -> None:
+    with_answers(client, TYPICAL)
+
+    response = client.get("/sheet.pdf?paper=a3")
+
+    assert response.status_code == 400
+    message = "The paper size 'a3' is not known. Use paper=a4 or paper=letter."
+    assert message in html.unescape(response.text)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://example.com/static/css/main.css",
+        "https://example.com/x.css",
+        "data:text/css,body{}",
+        "file:///etc/passwd",
+        "file:///static/../../../etc/passwd",
+        "file:///static/css/missing.css",
+        "file://remote-host/static/css/main.css",
+    ],
+)
+def test_the_pdf_renderer_fetches_nothing_but_static_files(url: str) -> None:
+    fetcher = StaticOnlyFetcher(STATIC, "/static")
+
+    with pytest.raises(ValueError, match="refused to fetch"):
+        fetcher.fetch(url)
+
+
+def test_the_pdf_renderer_reads_the_stylesheets(tmp_path: Path) -> None:
+    fetcher = StaticOnlyFetcher(STATIC, "/static")
+
+    response = fetcher.fetch("file:///static/css/print.css")
+
+    assert response.content_type == "text/css"
+    assert b"@media print" in response.read()
+
+
+def test_remote_resources_in_the_page_are_skipped_not_fetched(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    opened: list[str] = []
+
+    def record(self: Any, url: Any, *args: Any, **kwargs: Any) -> Any:
+        opened.append(str(getattr(url, "full_url", url)))
+        raise OSError("no network in this test")
+
+    monkeypatch.setattr(urllib.request.OpenerDirector, "open", record)
+    page = (
+        '<link rel="stylesheet" href="http://127.0.0.1:9/evil.css">'
+        '<img src="https://127.0.0.1:9/pixel.png" alt="">'
+        '<link rel="stylesheet" href="/static/css/print.css"><p>Hello</p>'
+    )
+
+    document = render_document(page, STATIC, "/static")
+
+    assert len(document.pages) == 1
+    assert opened == []

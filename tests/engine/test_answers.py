@@ -3,13 +3,14 @@ the message a patient reads."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
 
-from questionnaire.engine import AnswersError, FieldError, RuleSet
-from questionnaire.engine.answers import CONTRACT
+from questionnaire.engine import AnswersError, FieldError, RuleSet, load_ruleset
+from questionnaire.engine.answers import CONTRACT, required_message
 
 BASE: dict[str, Any] = {
     "pain_duration": "6_to_12_weeks",
@@ -29,15 +30,9 @@ RED_FLAGS = [
     "unexplained_weight_loss",
     "none",
 ]
-CARE = [
-    "physical_therapy",
-    "home_exercise",
-    "pain_medicine",
-    "rest_or_activity_change",
-    "heat_or_cold",
-    "none",
-]
 YES_NO_NOT_SURE = ["yes", "no", "not_sure"]
+MINIMAL = Path(__file__).parent / "broken" / "minimal"
+REQUIRED = "the question's message for a missing answer"
 
 
 def answers(**changes: Any) -> dict[str, Any]:
@@ -62,23 +57,38 @@ def test_the_six_contract_fields_alone_are_a_complete_answer_set(ruleset: RuleSe
     assert ruleset.validate(BASE) == BASE
 
 
+def required(ruleset: RuleSet, field: str) -> str:
+    """The message for a required question left unanswered."""
+    return required_message(ruleset.question_by_id[field])
+
+
 def test_every_contract_field_is_required_and_named_with_its_choices(ruleset: RuleSet) -> None:
     errors = errors_of(ruleset, {})
-    assert {error.field for error in errors} == set(CONTRACT)
-    by_field = {error.field: error for error in errors}
-    assert by_field["pain_duration"] == FieldError(
-        "pain_duration",
-        "Select an answer",
-        ["under_6_weeks", "6_to_12_weeks", "3_to_6_months", "over_6_months"],
-    )
-    assert by_field["red_flags"] == FieldError(
-        "red_flags", "Select at least one option, or select 'None of these'", RED_FLAGS
-    )
-    assert by_field["conservative_care"] == FieldError(
-        "conservative_care", "Select at least one option, or select 'None of these yet'", CARE
-    )
-    for field in ("blood_thinners", "diabetes", "infection"):
-        assert by_field[field] == FieldError(field, "Select an answer", YES_NO_NOT_SURE)
+    assert errors == [
+        FieldError(field, required(ruleset, field), list(CONTRACT[field][1]))
+        for field in (q.id for q in ruleset.questions)
+        if field in CONTRACT
+    ]
+
+
+def test_a_required_message_is_the_one_written_for_the_question(ruleset: RuleSet) -> None:
+    for field in CONTRACT:
+        question = ruleset.question_by_id[field]
+        if question.error_required:
+            assert required(ruleset, field) == question.error_required
+
+
+def test_without_a_written_message_the_defaults_say_what_to_do() -> None:
+    minimal = load_ruleset(MINIMAL)
+    errors = {error.field: error.message for error in errors_of(minimal, {})}
+    assert errors == {
+        "pain_duration": "Select an answer",
+        "conservative_care": "Select at least one option, or select 'None of these'",
+        "blood_thinners": "Select an answer",
+        "diabetes": "Select an answer",
+        "infection": "Select an answer",
+        "red_flags": "Select at least one option, or select 'None of these'",
+    }
 
 
 @pytest.mark.parametrize("field", sorted(CONTRACT))
@@ -135,8 +145,8 @@ def test_none_must_be_chosen_alone(ruleset: RuleSet) -> None:
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ([], "Select at least one option, or select 'None of these'"),
-        ("", "Select at least one option, or select 'None of these'"),
+        ([], REQUIRED),
+        ("", REQUIRED),
         (["saddle_numbness", "saddle_numbness"], "Select each option only once"),
         (["saddle"], "Select only options from the list"),
         ([True], "Select only options from the list"),
@@ -145,6 +155,8 @@ def test_none_must_be_chosen_alone(ruleset: RuleSet) -> None:
     ],
 )
 def test_any_of_errors(ruleset: RuleSet, value: Any, message: str) -> None:
+    if message == REQUIRED:
+        message = required(ruleset, "red_flags")
     assert only_error(ruleset, answers(red_flags=value)) == FieldError(
         "red_flags", message, RED_FLAGS
     )
@@ -347,7 +359,7 @@ def test_a_page_reports_every_field_in_form_order(ruleset: RuleSet) -> None:
     with pytest.raises(AnswersError) as raised:
         ruleset.validate_page("your-pain", {"pain_score": "abc", "limb_pain": "foot"}, {})
     assert [(e.field, e.message) for e in raised.value.errors] == [
-        ("pain_duration", "Select an answer"),
+        ("pain_duration", required(ruleset, "pain_duration")),
         ("limb_pain", "Select one of the options shown"),
         ("pain_score", WHOLE_NUMBER),
     ]

@@ -31,14 +31,8 @@ BASE: dict[str, Any] = {
     "infection": "no",
     "red_flags": ["none"],
 }
-CORE_SECTIONS = {
-    "what-are-injections",
-    "procedure",
-    "benefits",
-    "risks",
-    "care-beyond",
-    "making-a-decision",
-}
+# The general guide every sheet carries, whatever the answers.
+GENERAL_SECTIONS = {"what-are-injections", "procedure", "risks"}
 SAFETY_SECTIONS = {"urgent-help", "blood-thinners", "diabetes-steroids", "infection", "allergies"}
 
 
@@ -60,7 +54,7 @@ TABLE = [
     pytest.param(
         {},
         False,
-        CORE_SECTIONS
+        GENERAL_SECTIONS
         | {"back-pain-basics", "who-is-considered", "ask-right-for-me", "ask-six-to-twelve-weeks"},
         SAFETY_SECTIONS
         | {"tell-urgent-symptoms", "tell-blood-thinners", "ask-blood-thinner-plan", "ask-waiting"},

@@ -76,7 +76,9 @@ def build_openapi(ruleset: RuleSet) -> dict[str, Any]:
                             "The sheet: urgent message, sections, questions and notes.",
                             ref(Result),
                         ),
-                        "400": error("The body is not a usable JSON object (the message says why)."),
+                        "400": error(
+                            "The body is not a usable JSON object (the message says why)."
+                        ),
                         "413": error("The body is larger than the server accepts."),
                         "415": error("The body is not sent as UTF-8 application/json."),
                         "422": _json_response(

@@ -542,3 +542,20 @@ def test_the_plan_check_sees_a_full_scan(two_clinics: tuple[Clinic, Clinic]) -> 
     fill_for_plans(two_clinics)
     query = select(Submission).where(Submission.review_note == "x")
     assert full_scans(plan_of(query)) != []
+
+
+def test_lists_leave_the_answers_unread_unless_asked(
+    two_clinics: tuple[Clinic, Clinic], submit: Any
+) -> None:
+    north, _ = two_clinics
+    submit(north, allergies=["latex"])
+    db.session.expire_all()
+    [light] = store.list_submissions(north.id).items
+    assert {"answers", "result"} <= inspect(light).unloaded
+    assert light.answers["allergies"] == ["latex"]  # still there when read
+    db.session.expire_all()
+    [full] = store.list_submissions(north.id, with_answers=True).items
+    assert not {"answers", "result"} & inspect(full).unloaded
+    db.session.expire_all()
+    detail = store.get_submission(north.id, full.id)
+    assert detail is not None and not {"answers", "result"} & inspect(detail).unloaded

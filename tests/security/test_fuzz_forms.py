@@ -1,0 +1,367 @@
+"""Every form, fed hostile input one field at a time, with CSRF protection on as in production.
+
+For each example: no server error, no stack trace, no markup sent back as markup, and nothing
+stored unless the form was accepted (rows counted before and after; the patient's saved
+answers compared when a page is refused).
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from fuzzing import FORM, Corruption, check_answer, corruptions, form_body, fuzz
+from harness import Clinics, build_app, postgres_url, seed_clinics, staff_login
+from hypothesis import given
+from hypothesis import strategies as st
+from patientflow import ANSWERS, fill_in, hidden_inputs, page_form, send, send_details, session_data
+from sqlalchemy import func, select
+
+from questionnaire.clinic import store
+from questionnaire.clinic.models import AuditEvent, StaffUser, Submission
+from questionnaire.extensions import db
+from questionnaire.web.errors import CSRF_PAGE
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class Site:
+    app: Flask
+    clinics: Clinics
+    patient: FlaskClient  # finished answers, came through clinic A's link
+    staff: FlaskClient  # staff of clinic A, signed in
+    admin: FlaskClient  # administrator of clinic A, signed in
+    submission_id: int
+
+
+def make_site(tmp_path: Path, database_uri: str | None = None) -> Site:
+    app = build_app(tmp_path, database_uri)  # WTF_CSRF_ENABLED is on
+    clinics = seed_clinics(app)
+    patient = app.test_client()
+    patient.get(f"/c/{Clinics.slug_a}/")
+    fill_in(patient, app.extensions["ruleset"])
+    reference = send(patient, "Fuzz Patient")
+    with app.app_context():
+        submission = store.get_submission_by_reference(clinics.clinic_a_id, reference)
+        assert submission is not None
+        submission_id = submission.id
+    staff, admin = app.test_client(), app.test_client()
+    staff_login(staff, clinics.staff_a)
+    staff_login(admin, clinics.admin_a)
+    return Site(app, clinics, patient, staff, admin, submission_id)
+
+
+@dataclass(frozen=True)
+class Counts:
+    submissions: int
+    audit: int
+    staff: int
+    disabled_staff: int
+    last_audit_id: int
+
+
+def counts(app: Flask) -> Counts:
+    def count(model: Any, *where: Any) -> int:
+        return db.session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+    with app.app_context():
+        return Counts(
+            count(Submission),
+            count(AuditEvent),
+            count(StaffUser),
+            count(StaffUser, StaffUser.disabled_at.is_not(None)),
+            db.session.scalar(select(func.max(AuditEvent.id))) or 0,
+        )
+
+
+def audit_actions_since(app: Flask, last_id: int) -> list[str]:
+    with app.app_context():
+        return list(db.session.scalars(select(AuditEvent.action).where(AuditEvent.id > last_id)))
+
+
+def token_of(client: FlaskClient, path: str) -> str:
+    return hidden_inputs(client.get(path).get_data(as_text=True))["csrf_token"]
+
+
+def post(client: FlaskClient, path: str, valid: dict[str, Any], corruption: Corruption) -> Any:
+    pairs = corruption.apply(valid)
+    response = client.post(path, data=form_body(pairs), content_type=FORM)
+    check_answer(response, [value for _, value in pairs])
+    return response
+
+
+def fields_of(valid: dict[str, Any]) -> list[str]:
+    return list(valid)
+
+
+# --- the patient's pages -------------------------------------------------------------------
+
+
+def test_question_pages_survive_hostile_input(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    rs = site.app.extensions["ruleset"]
+    client = site.patient
+    token = token_of(client, "/questions/your-pain")
+    pages = [page.id for page in rs.questionnaire.pages]
+    stored = counts(site.app)
+
+    @fuzz(260)
+    @given(page=st.sampled_from(pages), data=st.data())
+    def run(page: str, data: st.DataObject) -> None:
+        valid = {**page_form(rs, page, ANSWERS), "csrf_token": token}
+        fields = [question.id for question in rs.page_by_id[page].questions] + ["csrf_token"]
+        corruption = data.draw(corruptions(fields))
+        before = session_data(client).get("answers")
+        response = post(client, f"/questions/{page}", valid, corruption)
+        assert response.status_code in (200, 302, 400), response.status_code
+        if response.status_code == 302:
+            # Accepted: whatever was saved is shown back escaped on the summary.
+            check_answer(client.get("/check"), [corruption.value])
+        else:
+            assert session_data(client).get("answers") == before, "a refused page changed answers"
+
+    run()
+    assert counts(site.app) == stored, "a question page stored something in the database"
+
+
+def test_send_form_survives_hostile_input(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    client = site.patient
+    token = token_of(client, "/send")
+    answers = session_data(client)["answers"]
+
+    @fuzz(200)
+    @given(data=st.data())
+    def run(data: st.DataObject) -> None:
+        valid = {
+            **send_details("Fuzz Patient"),
+            "idempotency_key": secrets.token_urlsafe(32),
+            "csrf_token": token,
+        }
+        corruption = data.draw(corruptions(fields_of(valid)))
+        before = counts(site.app)
+        response = post(client, "/send", valid, corruption)
+        assert response.status_code in (200, 303, 400), response.status_code
+        after = counts(site.app)
+        stored = 1 if response.status_code == 303 else 0
+        assert after.submissions == before.submissions + stored
+        assert after.audit == before.audit + stored
+        assert session_data(client)["answers"] == answers
+
+    run()
+
+
+# --- the clinic's forms --------------------------------------------------------------------
+
+
+def test_sign_in_form_survives_hostile_input(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    account = site.clinics.staff_a
+
+    @fuzz(50)
+    @given(data=st.data())
+    def run(data: st.DataObject) -> None:
+        client = site.app.test_client()
+        valid = {
+            "email": account.email,
+            "password": account.password,
+            "csrf_token": token_of(client, "/clinic/login"),
+        }
+        corruption = data.draw(corruptions(fields_of(valid)))
+        before = counts(site.app)
+        response = post(client, "/clinic/login", valid, corruption)
+        assert response.status_code in (302, 400), response.status_code
+        after = counts(site.app)
+        assert (after.submissions, after.staff) == (before.submissions, before.staff)
+        # A refused attempt is recorded, and nothing else is.
+        assert set(audit_actions_since(site.app, before.last_audit_id)) <= {"login_failure"}
+
+    run()
+
+
+def test_review_form_survives_hostile_input(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    client = site.staff
+    detail = f"/clinic/submissions/{site.submission_id}"
+    token = token_of(client, detail)
+
+    def review_state() -> tuple[Any, Any]:
+        with site.app.app_context():
+            row = db.session.get(Submission, site.submission_id)
+            assert row is not None
+            return row.reviewed_at, row.review_note
+
+    @fuzz(120)
+    @given(data=st.data())
+    def run(data: st.DataObject) -> None:
+        valid = {"note": "Rang the patient back.", "csrf_token": token}
+        corruption = data.draw(corruptions(fields_of(valid)))
+        before, state = counts(site.app), review_state()
+        response = post(client, detail + "/review", valid, corruption)
+        assert response.status_code in (302, 400), response.status_code
+        after = counts(site.app)
+        if response.status_code == 302:
+            assert audit_actions_since(site.app, before.last_audit_id) == ["review"]
+            check_answer(client.get(detail), [corruption.value])
+        else:
+            assert after.audit == before.audit
+            assert review_state() == state, "a refused review changed the submission"
+
+    run()
+
+
+def test_add_staff_form_survives_hostile_input(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    client = site.admin
+    token = token_of(client, "/clinic/staff/new")
+    numbers = itertools.count()
+
+    @fuzz(50)
+    @given(data=st.data())
+    def run(data: st.DataObject) -> None:
+        valid = {
+            "email": f"new.person{next(numbers)}@alpha.example.org",
+            "display_name": "New Person",
+            "role": "staff",
+            "password": "plenty long passphrase 91",
+            "csrf_token": token,
+        }
+        corruption = data.draw(corruptions(fields_of(valid)))
+        before = counts(site.app)
+        response = post(client, "/clinic/staff/new", valid, corruption)
+        assert response.status_code in (302, 400), response.status_code
+        after = counts(site.app)
+        created = 1 if response.status_code == 302 else 0
+        assert after.staff == before.staff + created
+        assert after.audit == before.audit + 2 * created  # account_create and staff_create
+
+    run()
+
+
+# --- CSRF ----------------------------------------------------------------------------------
+
+Form = tuple[str, Callable[[Site], FlaskClient], dict[str, str]]
+FORMS: dict[str, Form] = {
+    "question page": ("/questions/your-pain", lambda s: s.patient, {"pain_duration": "no"}),
+    "clear answers": ("/clear", lambda s: s.patient, {}),
+    "send": ("/send", lambda s: s.patient, {**send_details("Forged"), "idempotency_key": "k" * 43}),
+    "sign in": ("/clinic/login", lambda s: s.patient, {"email": "x@example.org", "password": "p"}),
+    "sign-in code": ("/clinic/login/code", lambda s: s.patient, {"code": "123456"}),
+    "review": ("/clinic/submissions/{id}/review", lambda s: s.staff, {"note": "forged"}),
+    "add staff": ("/clinic/staff/new", lambda s: s.admin, {"email": "f@alpha.example.org"}),
+    "disable staff": ("/clinic/staff/1/disable", lambda s: s.admin, {}),
+    "sign out": ("/clinic/logout", lambda s: s.staff, {}),
+}  # fmt: skip
+
+
+def other_sessions_token(site: Site) -> str:
+    return token_of(site.app.test_client(), "/clinic/login")
+
+
+TOKENS: dict[str, Callable[[Site], str | None]] = {
+    "missing": lambda site: None,
+    "empty": lambda site: "",
+    "garbage": lambda site: "not-a-token",
+    "from another session": other_sessions_token,
+    "tampered": lambda site: other_sessions_token(site)[:-2] + "AA",
+}
+
+
+@pytest.fixture(scope="module")
+def csrf_site(tmp_path_factory: pytest.TempPathFactory) -> Site:
+    # Shared: every request below is refused, so none changes what the next one sees.
+    return make_site(tmp_path_factory.mktemp("csrf"))
+
+
+@pytest.mark.parametrize("form_name", FORMS)
+def test_every_form_refuses_a_missing_or_wrong_csrf_token(csrf_site: Site, form_name: str) -> None:
+    site = csrf_site
+    path, client_of, fields = FORMS[form_name]
+    client = client_of(site)
+    path = path.format(id=site.submission_id)
+    for token_name, make_token in TOKENS.items():
+        token = make_token(site)
+        data = dict(fields) if token is None else {**fields, "csrf_token": token}
+        before, answers = counts(site.app), session_data(client).get("answers")
+        response = client.post(path, data=data)
+        body = check_answer(response, [])
+        assert response.status_code == 400, f"{form_name}, token {token_name}"
+        assert CSRF_PAGE.title in body, f"{form_name}, token {token_name}"
+        assert counts(site.app) == before, f"{form_name}, token {token_name}: stored"
+        assert session_data(client).get("answers") == answers
+    # The same client, with its real token, is still signed in and can post.
+    assert client.get("/clinic/" if client is not site.patient else "/check").status_code == 200
+
+
+# --- PostgreSQL refuses text that SQLite takes -----------------------------------------------
+
+NUL = "a\x00b"
+
+
+def nul_requests(site: Site) -> list[tuple[str, FlaskClient, str, str, dict[str, str] | None]]:
+    """Every text input that reaches a query, with a NUL character in it."""
+    detail = f"/clinic/submissions/{site.submission_id}"
+    staff_form = {
+        "email": "nul.person@alpha.example.org",
+        "display_name": "Nul Person",
+        "role": "staff",
+        "password": "plenty long passphrase 91",
+    }
+    cases: list[tuple[str, FlaskClient, str, str, dict[str, str] | None]] = [
+        ("clinic link", site.app.test_client(), "GET", "/c/al%00pha/", None),
+        ("sign-in email", site.app.test_client(), "POST", "/clinic/login",
+         {"email": f"staff{NUL}@alpha.example.org", "password": "x"}),
+        ("sign-in password", site.app.test_client(), "POST", "/clinic/login",
+         {"email": site.clinics.staff_a.email, "password": NUL}),
+        ("review note", site.staff, "POST", detail + "/review", {"note": NUL}),
+        ("search", site.staff, "GET", "/clinic/?q=a%00b", None),
+        ("CSV export search", site.staff, "GET", "/clinic/export.csv?q=a%00b", None),
+        ("JSON export search", site.staff, "GET", "/clinic/export.json?q=a%00b", None),
+        ("send name", site.patient, "POST", "/send",
+         {**send_details(NUL), "idempotency_key": secrets.token_urlsafe(32)}),
+    ]  # fmt: skip
+    with_nul = {
+        "email": f"nul{NUL}@alpha.example.org",
+        "display_name": f"Nul {NUL} Person",
+        "password": f"plenty long {NUL} passphrase",
+    }
+    for field, value in with_nul.items():
+        data = {**staff_form, field: value}
+        cases.append((f"new staff {field}", site.admin, "POST", "/clinic/staff/new", data))
+    rs = site.app.extensions["ruleset"]
+    for question in rs.question_by_id.values():
+        page = rs.page_of_question[question.id]
+        cases.append(
+            (f"answer {question.id}", site.patient, "POST", f"/questions/{page}",
+             {**page_form(rs, page, ANSWERS), question.id: NUL})
+        )  # fmt: skip
+    return cases
+
+
+@pytest.mark.postgres
+def test_nul_characters_get_a_clear_answer_on_postgresql(tmp_path: Path, pg_database: str) -> None:
+    """PostgreSQL cannot store or compare text holding NUL, so such input must be refused
+    (or dropped) before it reaches a query, never end in a server error."""
+    site = make_site(tmp_path, postgres_url(pg_database))
+    site.app.config["WTF_CSRF_ENABLED"] = False  # every form here is about the text
+    site.app.config["PROPAGATE_EXCEPTIONS"] = False  # a failure is answered as a visitor sees it
+    failures = []
+    try:
+        for name, client, method, path, data in nul_requests(site):
+            response = client.open(path, method=method, data=data)
+            if response.status_code >= 500:
+                failures.append(f"{name}: {method} {path} answered {response.status_code}")
+            else:
+                check_answer(response, [])
+    finally:
+        with site.app.app_context():
+            db.engine.dispose()
+    assert not failures, "\n".join(failures)

@@ -67,7 +67,7 @@ def _database_command(function: F) -> F:
                 reason = getattr(error, "orig", None) or error.__class__.__name__
                 raise click.ClickException(
                     f"the database refused the command ({reason}); "
-                    "check DATABASE_URL and run 'init-db' first"
+                    "check DATABASE_URL, and that 'init-db' has been run"
                 ) from None
 
     return wrapper  # type: ignore[return-value]

@@ -192,7 +192,7 @@ def _newer_page(
     query = (
         select(Submission)
         .where(
-            *store._conditions(clinic_id, filters, None),
+            *store.submission_conditions(clinic_id, filters, None),
             Submission.created_at >= created_at,
             or_(
                 Submission.created_at > created_at,
@@ -371,7 +371,7 @@ def _export_filters() -> store.SubmissionFilters | ResponseReturnValue:
 def _batches(clinic_id: int, filters: store.SubmissionFilters) -> Iterator[list[Submission]]:
     after = None
     while True:
-        page = store.list_submissions(clinic_id, filters, after, EXPORT_BATCH)
+        page = store.list_submissions(clinic_id, filters, after, EXPORT_BATCH, with_answers=True)
         yield page.items
         # Loaded rows are no longer needed once written: keep the session small.
         db.session.expunge_all()

@@ -32,8 +32,6 @@ from questionnaire.extensions import db
 
 ROLES = ("staff", "admin")
 FLAG_NAMES = ("urgent", "blood_thinners", "diabetes", "infection", "allergies")
-# The deferred group of Submission.answers and .result; undefer_group(PAYLOAD) loads both.
-PAYLOAD = "payload"
 
 
 def utcnow() -> datetime:
@@ -138,13 +136,8 @@ class Submission(db.Model):  # type: ignore[name-defined]
     patient_name_search: Mapped[str] = mapped_column(SearchText, nullable=False)
     date_of_birth: Mapped[date | None] = mapped_column(Date, nullable=True)
     appointment_date: Mapped[date | None] = mapped_column(Date, nullable=True)
-    # About 13 kB a row together: loaded on first use, both at once, so lists stay light.
-    answers: Mapped[dict[str, Any]] = mapped_column(
-        JSON, nullable=False, deferred=True, deferred_group=PAYLOAD
-    )
-    result: Mapped[dict[str, Any]] = mapped_column(
-        JSON, nullable=False, deferred=True, deferred_group=PAYLOAD
-    )
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     ruleset_version: Mapped[str | None] = mapped_column(String(32), nullable=True)
     ruleset_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     flag_urgent: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)

@@ -67,10 +67,11 @@ class SendForm(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    consent: bool
+    # In the order of the page, so the error summary lists problems in that order too.
     patient_name: str
     date_of_birth: date
     appointment_date: date
+    consent: bool
     idempotency_key: str
 
     @field_validator("consent", mode="before")

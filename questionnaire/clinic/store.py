@@ -18,11 +18,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, true, tuple_
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import undefer_group
+from sqlalchemy.orm import defer
 
 from questionnaire.clinic.audit import write_audit
 from questionnaire.clinic.models import (
-    PAYLOAD,
     ROLES,
     Clinic,
     StaffUser,
@@ -296,11 +295,9 @@ def purge_older_than(days: int, *, now: datetime | None = None) -> int:
 
 
 def get_submission(clinic_id: int, submission_id: int) -> Submission | None:
-    """The submission with this id, only if it belongs to ``clinic_id``; with its answers."""
+    """The submission with this id, only if it belongs to ``clinic_id``."""
     return db.session.scalar(
-        select(Submission)
-        .where(Submission.clinic_id == clinic_id, Submission.id == submission_id)
-        .options(undefer_group(PAYLOAD))
+        select(Submission).where(Submission.clinic_id == clinic_id, Submission.id == submission_id)
     )
 
 
@@ -358,15 +355,15 @@ def list_submissions(
     """One page of the clinic's submissions, newest first.
 
     ``after`` is the ``next_after`` of the previous page (``(created_at, id)`` of its last
-    row); ``limit`` is 1-200. ``answers`` and ``result`` (about 13 kB a row) are read with
-    one more query per row when first used, unless ``with_answers`` loads them with the page:
-    pass it when every row's answers are needed, as in an export.
+    row); ``limit`` is 1-200. ``answers`` and ``result`` (about 13 kB a row) are left out
+    and read with one more query each when first used, unless ``with_answers`` loads them
+    with the page: pass it when every row's answers are needed, as in an export.
     """
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise StoreError(f"limit must be 1-{MAX_PAGE_SIZE}, not {limit}")
     query = submissions_query(clinic_id, filters, after, limit + 1)
-    if with_answers:
-        query = query.options(undefer_group(PAYLOAD))
+    if not with_answers:
+        query = query.options(defer(Submission.answers), defer(Submission.result))
     rows = list(db.session.scalars(query))
     if len(rows) <= limit:
         return SubmissionPage(rows, None)
@@ -382,7 +379,7 @@ def submissions_query(
 ) -> Select[Any]:
     """The SELECT behind ``list_submissions`` (its plan is checked against the indexes)."""
     filters = filters or SubmissionFilters()
-    conditions = _conditions(clinic_id, filters, after)
+    conditions = submission_conditions(clinic_id, filters, after)
     newest_first = (Submission.created_at.desc(), Submission.id.desc())
     if not _searching(filters):
         return select(Submission).where(*conditions).order_by(*newest_first).limit(limit)
@@ -408,11 +405,11 @@ def count_query(clinic_id: int, filters: SubmissionFilters | None = None) -> Sel
     return (
         select(func.count())
         .select_from(Submission)
-        .where(*_conditions(clinic_id, filters or SubmissionFilters(), None))
+        .where(*submission_conditions(clinic_id, filters or SubmissionFilters(), None))
     )
 
 
-def _conditions(
+def submission_conditions(
     clinic_id: int, filters: SubmissionFilters, after: Cursor | None
 ) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [Submission.clinic_id == clinic_id]

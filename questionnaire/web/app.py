@@ -14,7 +14,9 @@ from questionnaire.engine import RuleSet, load_ruleset
 from questionnaire.extensions import csrf, db, limiter, login_manager, migrate
 from questionnaire.web.config import PROJECT_ROOT, load_config
 from questionnaire.web.errors import register_error_handlers
+from questionnaire.web.links import install_link_cache
 from questionnaire.web.security import register_security
+from questionnaire.web.sessions import register_sessions
 
 # Each entry is "module:attribute" of a Blueprint; a feature adds its own line.
 BLUEPRINTS: list[str] = [
@@ -46,12 +48,15 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     clinic_commands.init_app(app)
     csrf.init_app(app)
-    login_manager.init_app(app)
+    # Templates get a lazy current_user instead (see questionnaire.web.sessions).
+    login_manager.init_app(app, add_context_processor=False)
+    register_sessions(app)
     limiter.init_app(app)
 
     for target in BLUEPRINTS:
         module_name, _, attribute = target.partition(":")
         app.register_blueprint(getattr(importlib.import_module(module_name), attribute))
+    install_link_cache(app)
     register_security(app)
     register_error_handlers(app)
     # Last, so it can wrap the page error handlers: JSON under /api/, pages elsewhere.

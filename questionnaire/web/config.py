@@ -32,6 +32,9 @@ DEFAULTS: dict[str, Any] = {
     # Patient answers live in the signed session cookie: keep them for a sitting, not a month,
     # since people fill this in on shared computers too.
     "PERMANENT_SESSION_LIFETIME": timedelta(hours=3),
+    # Re-signing the cookie on every page view costs time on each request; the lifetime
+    # then counts from the last answer saved, which is what "a sitting" means here.
+    "SESSION_REFRESH_EACH_REQUEST": False,
     "STAFF_IDLE_TIMEOUT_SECONDS": 30 * 60,
     "STAFF_ABSOLUTE_TIMEOUT_SECONDS": 12 * 60 * 60,
     # Canonical URL of the FHIR Questionnaire; unset, this server's own address is used.
@@ -39,6 +42,8 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": False,
+    # Per client address, for POST /api/v1/evaluate (Flask-Limiter syntax).
+    "API_RATE_LIMIT": "120 per minute",
     "LOG_LEVEL": "INFO",
 }
 

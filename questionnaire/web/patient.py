@@ -26,6 +26,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from questionnaire.engine import AnswersError, FieldError, RuleSet
 from questionnaire.engine.definition import Page
+from questionnaire.engine.result import Result
 from questionnaire.extensions import limiter
 from questionnaire.web.answerstore import (
     CHECK,
@@ -40,6 +41,7 @@ from questionnaire.web.checkanswers import check_rows
 from questionnaire.web.errors import BadInput
 from questionnaire.web.formdata import FormValue, form_values, posted_values, raw_answers
 from questionnaire.web.pageform import page_fields
+from questionnaire.web.prerender import choice_items, section_bodies
 from questionnaire.web.pdf import PAPER_SIZES, html_to_pdf
 from questionnaire.web.progress import (
     RED_FLAGS,
@@ -118,20 +120,19 @@ def urgent() -> str | BaseResponse:
 def check() -> str | BaseResponse:
     rs = current_ruleset()
     answers = load_answers(rs)
-    unfinished = _unfinished_url(rs, answers)
-    if unfinished:
-        return redirect(unfinished)
+    ready = _sheet_answers(rs, answers)
+    if isinstance(ready, str):
+        return redirect(ready)
     return render_template("patient/check.html", groups=check_rows(rs, answers))
 
 
 @bp.get("/sheet")
 def sheet() -> str | BaseResponse:
     rs = current_ruleset()
-    answers = load_answers(rs)
-    unfinished = _unfinished_url(rs, answers)
-    if unfinished:
-        return redirect(unfinished)
-    return render_sheet(rs, answers, print_mode=False)
+    ready = _sheet_answers(rs, load_answers(rs))
+    if isinstance(ready, str):
+        return redirect(ready)
+    return _render_result(rs, rs.evaluate(ready), print_mode=False)
 
 
 @bp.get("/sheet.pdf")
@@ -141,11 +142,10 @@ def sheet_pdf() -> BaseResponse:
     if paper not in PAPER_SIZES:
         raise BadInput(f"The paper size '{paper[:20]}' is not known. Use paper=a4 or paper=letter.")
     rs = current_ruleset()
-    answers = load_answers(rs)
-    unfinished = _unfinished_url(rs, answers)
-    if unfinished:
-        return redirect(unfinished)
-    html = render_sheet(rs, answers, print_mode=True)
+    ready = _sheet_answers(rs, load_answers(rs))
+    if isinstance(ready, str):
+        return redirect(ready)
+    html = _render_result(rs, rs.evaluate(ready), print_mode=True)
     static_folder = Path(current_app.static_folder or "")
     pdf = html_to_pdf(html, static_folder, current_app.static_url_path or "/static", paper)
     filename = f"back-injection-questions-{date.today().isoformat()}.pdf"
@@ -158,7 +158,8 @@ def sheet_pdf() -> BaseResponse:
 
 @bp.get("/guide")
 def guide() -> str:
-    return render_template("patient/guide.html", sections=current_ruleset().guide)
+    rs = current_ruleset()
+    return render_template("patient/guide.html", sections=rs.guide, bodies=section_bodies(rs))
 
 
 @bp.route("/clear", methods=["GET", "POST"])
@@ -189,6 +190,7 @@ def _render_page(
         "patient/question.html",
         page=page,
         fields=page_fields(rs, page, answers),
+        choice_items=choice_items(rs),
         values=values,
         errors=list(errors),
         error_for={error.field: error.message for error in errors},
@@ -210,13 +212,14 @@ def _next_url(rs: RuleSet, page: Page, answers: Mapping[str, Any], returning: bo
     return url_for(".question", page_id=following.id)
 
 
-def _unfinished_url(rs: RuleSet, answers: Mapping[str, Any]) -> str | None:
-    """Where to send a patient whose answers cannot make a sheet yet, or None when they can."""
+def _sheet_answers(rs: RuleSet, answers: Mapping[str, Any]) -> dict[str, Any] | str:
+    """The validated answers when they can make a sheet; otherwise the address of the page
+    to ask again."""
     incomplete = first_incomplete_page(rs, answers)
     if incomplete is not None:
         return url_for(".question", page_id=incomplete.id)
     try:
-        rs.validate(answers)
+        return rs.validate(answers)
     except AnswersError as error:
         # Saved under an older rule set: ask that page again.
         for field_error in error.errors:
@@ -225,15 +228,18 @@ def _unfinished_url(rs: RuleSet, answers: Mapping[str, Any]) -> str | None:
                 return url_for(".question", page_id=page_id)
         first = first_page(rs, answers)
         return url_for(".question", page_id=first.id) if first else url_for(".start")
-    return None
 
 
 def render_sheet(rs: RuleSet, answers: Mapping[str, Any], *, print_mode: bool) -> str:
     """The sheet's HTML; ``print_mode`` leaves out the links and buttons (the PDF's source)."""
-    result = rs.evaluate(rs.validate(answers))
+    return _render_result(rs, rs.evaluate(rs.validate(answers)), print_mode=print_mode)
+
+
+def _render_result(rs: RuleSet, result: Result, *, print_mode: bool) -> str:
     return render_template(
         "patient/sheet.html",
         sheet=build_sheet(rs, result, date.today()),
+        bodies=section_bodies(rs),
         paper_sizes=PAPER_SIZES,
         print_mode=print_mode,
     )

@@ -19,25 +19,41 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 HSTS = "max-age=31536000; includeSubDomains"
 
+_EVERY_RESPONSE = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()"),
+)
+# Pages show health answers: no browser or proxy may keep a copy. Static files may be cached.
+_NOT_STORED = (("Cache-Control", "no-store"), ("Pragma", "no-cache"))
+_HTTPS_ONLY = (("Strict-Transport-Security", HSTS),)
+
+# The header sets, worked out once: (static?, https?) -> headers.
+_HEADER_SETS = {
+    (False, False): _EVERY_RESPONSE + _NOT_STORED,
+    (False, True): _EVERY_RESPONSE + _NOT_STORED + _HTTPS_ONLY,
+    (True, False): _EVERY_RESPONSE,
+    (True, True): _EVERY_RESPONSE + _HTTPS_ONLY,
+}
+_OURS = frozenset(name.lower() for name, _ in _HEADER_SETS[False, True])
+
 
 def register_security(app: Flask) -> None:
     app.after_request(add_security_headers)
 
 
 def add_security_headers(response: Response) -> Response:
+    chosen = _HEADER_SETS[_is_static(request.path), request.is_secure]
     headers = response.headers
-    headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = "no-referrer"
-    headers["X-Frame-Options"] = "DENY"
-    headers["Cross-Origin-Opener-Policy"] = "same-origin"
-    headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=()"
-    if request.is_secure:
-        headers["Strict-Transport-Security"] = HSTS
-    # Pages show health answers: no browser or proxy may keep a copy. Static files may be cached.
-    if not _is_static(request.path):
-        headers["Cache-Control"] = "no-store"
-        headers["Pragma"] = "no-cache"
+    if any(name.lower() in _OURS for name, _ in headers):
+        # A view already set one of them: replace, so none is ever sent twice.
+        for name, value in chosen:
+            headers[name] = value
+    else:
+        headers.extend(chosen)
     return response
 
 

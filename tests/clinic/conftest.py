@@ -117,12 +117,6 @@ def db_app(empty_app: Flask) -> Flask:
 
 
 @pytest.fixture
-def backend(db_app: Flask) -> str:
-    """The database name, "sqlite" or "postgresql"."""
-    return str(db.engine.dialect.name)
-
-
-@pytest.fixture
 def two_clinics(db_app: Flask) -> tuple[Clinic, Clinic]:
     return store.create_clinic("north", "North Spine Clinic"), store.create_clinic(
         "south", "South Pain Clinic"

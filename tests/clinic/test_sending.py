@@ -229,11 +229,12 @@ def test_an_empty_form_names_every_problem_and_stores_nothing(patient: FlaskClie
     text = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "<title>Error: " in text
+    # In the order the fields stand on the page.
     assert errors_in(text) == [
-        "Tick the box to agree to send your answers to the clinic",
         "Enter your full name",
         "Enter your date of birth",
         "Enter your appointment date",
+        "Tick the box to agree to send your answers to the clinic",
     ]
     assert 'href="#consent"' in text and 'href="#dob-day"' in text
     assert submissions() == []

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from fuzzing import FORM, Corruption, check_answer, corruptions, form_body, fuzz
+from fuzzing import FORM, MARKUP, Corruption, check_answer, corruptions, form_body, fuzz
 from harness import Clinics, build_app, postgres_url, seed_clinics, staff_login
 from hypothesis import given
 from hypothesis import strategies as st
@@ -157,6 +157,9 @@ def test_send_form_survives_hostile_input(tmp_path: Path) -> None:
         assert session_data(client)["answers"] == answers
 
     run()
+    # What was accepted is stored as typed, and shown escaped where staff read it.
+    listed = check_answer(site.staff.get("/clinic/"), list(MARKUP))
+    assert "Fuzz Patient" in listed
 
 
 # --- the clinic's forms --------------------------------------------------------------------

@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 from questionnaire.engine import load_ruleset  # noqa: E402
 from questionnaire.engine.definition import Page  # noqa: E402
 
-GUNICORN_SETTINGS = ["-w", "2", "-k", "gthread", "--threads", "4"]
+GUNICORN_SETTINGS = os.environ.get("BENCH_GUNICORN", "-w 2 -k gthread --threads 4").split()
 CONNECTIONS = 8
 WRK_THREADS = 2
 

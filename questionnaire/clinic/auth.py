@@ -46,6 +46,7 @@ from questionnaire.clinic.passwords import (
     spend_verify_time,
     verify_password,
 )
+from questionnaire.clinic.transactions import writing
 from questionnaire.extensions import db, limiter, login_manager
 
 bp = Blueprint("clinic_auth", __name__, url_prefix="/clinic")
@@ -138,15 +139,17 @@ def load_staff(token: str) -> StaffIdentity | None:
     expired = now - row.last_seen_at > idle or now - row.created_at > absolute
     if expired or user is None or user.disabled_at is not None:
         if expired and _no_pending_writes():
-            row.ended_at = now
-            write_audit(
-                "session_expired", user_id=row.user_id, clinic_id=user.clinic_id if user else None
-            )
-            db.session.commit()
+            with writing():
+                row.ended_at = now
+                write_audit(
+                    "session_expired",
+                    user_id=row.user_id,
+                    clinic_id=user.clinic_id if user else None,
+                )
         return None
     if now - row.last_seen_at >= TOUCH_INTERVAL and _no_pending_writes():
-        row.last_seen_at = now
-        db.session.commit()
+        with writing():
+            row.last_seen_at = now
     return StaffIdentity(user, token)
 
 
@@ -272,28 +275,33 @@ def _check_password(email: str, password: str) -> StaffUser | None:
     user = store.find_staff_user_by_email(email) if len(email) <= 254 else None
     if user is None:
         spend_verify_time(password)
-        write_audit("login_failure", detail="unknown account")
-        db.session.commit()
+        with writing():
+            write_audit("login_failure", detail="unknown account")
         return None
     if user.disabled_at is not None:
         spend_verify_time(password)
-        write_audit(
-            "login_failure", user_id=user.id, clinic_id=user.clinic_id, detail="account disabled"
-        )
-        db.session.commit()
+        with writing():
+            write_audit(
+                "login_failure",
+                user_id=user.id,
+                clinic_id=user.clinic_id,
+                detail="account disabled",
+            )
         return None
     if _is_locked(user):
-        write_audit(
-            "login_failure", user_id=user.id, clinic_id=user.clinic_id, detail="account locked"
-        )
-        db.session.commit()
+        with writing():
+            write_audit(
+                "login_failure", user_id=user.id, clinic_id=user.clinic_id, detail="account locked"
+            )
         return None
     if not verify_password(user.password_hash, password):
         record_failure(user, "bad password")
         return None
     if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-        db.session.commit()
+        # Hashed before the write begins: hashing is slow, and other writers wait on the lock.
+        password_hash = hash_password(password)
+        with writing():
+            user.password_hash = password_hash
     return user
 
 
@@ -304,18 +312,18 @@ def _is_locked(user: StaffUser) -> bool:
 def record_failure(user: StaffUser, detail: str) -> None:
     """Count one failed attempt in the database; the fifth in a row locks the account."""
     # An UPDATE of the stored count, so attempts on several instances add up.
-    db.session.execute(
-        update(StaffUser)
-        .where(StaffUser.id == user.id)
-        .values(failed_logins=StaffUser.failed_logins + 1)
-    )
-    db.session.refresh(user)
-    if user.failed_logins >= MAX_FAILURES:
-        user.locked_until = utcnow() + LOCKOUT
-        user.failed_logins = 0
-        detail = f"{detail}; locked"
-    write_audit("login_failure", user_id=user.id, clinic_id=user.clinic_id, detail=detail)
-    db.session.commit()
+    with writing():
+        db.session.execute(
+            update(StaffUser)
+            .where(StaffUser.id == user.id)
+            .values(failed_logins=StaffUser.failed_logins + 1)
+        )
+        db.session.refresh(user)
+        if user.failed_logins >= MAX_FAILURES:
+            user.locked_until = utcnow() + LOCKOUT
+            user.failed_logins = 0
+            detail = f"{detail}; locked"
+        write_audit("login_failure", user_id=user.id, clinic_id=user.clinic_id, detail=detail)
 
 
 def _start_pending(user: StaffUser, next_url: str | None) -> None:
@@ -403,8 +411,8 @@ def totp_setup() -> ResponseReturnValue:
         return redirect(url_for("clinic_auth.login_code"))
     if not user.totp_secret:
         # Kept until confirmed, so reloading the page does not break a code already scanned.
-        user.totp_secret = pyotp.random_base32()
-        db.session.commit()
+        with writing():
+            user.totp_secret = pyotp.random_base32()
     secret = user.totp_secret
     assert secret is not None
     errors: list[FormError] = []
@@ -412,9 +420,9 @@ def totp_setup() -> ResponseReturnValue:
         code = _clean_code(_form(CodeForm, ("code",)).code)
         problem = _code_error(code)
         if problem is None and _code_matches(secret, code):
-            user.totp_confirmed_at = utcnow()
-            write_audit("totp_confirmed", user_id=user.id, clinic_id=user.clinic_id)
-            db.session.commit()
+            with writing():
+                user.totp_confirmed_at = utcnow()
+                write_audit("totp_confirmed", user_id=user.id, clinic_id=user.clinic_id)
             return _complete_sign_in(user, next_url)
         if problem is None:
             record_failure(user, "bad code")
@@ -446,13 +454,13 @@ def _complete_sign_in(user: StaffUser, next_url: str | None) -> ResponseReturnVa
     session.clear()
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    db.session.add(
-        StaffSession(id=session_key(token), user_id=user.id, created_at=now, last_seen_at=now)
-    )
-    user.failed_logins = 0
-    user.locked_until = None
-    write_audit("login_success", user_id=user.id, clinic_id=user.clinic_id)
-    db.session.commit()
+    with writing():
+        db.session.add(
+            StaffSession(id=session_key(token), user_id=user.id, created_at=now, last_seen_at=now)
+        )
+        user.failed_logins = 0
+        user.locked_until = None
+        write_audit("login_success", user_id=user.id, clinic_id=user.clinic_id)
     login_user(StaffIdentity(user, token))
     return redirect(next_url or url_for("clinic.index"))
 
@@ -461,13 +469,13 @@ def _complete_sign_in(user: StaffUser, next_url: str | None) -> ResponseReturnVa
 def logout() -> ResponseReturnValue:
     if current_user.is_authenticated:
         identity = staff()
-        db.session.execute(
-            update(StaffSession)
-            .where(StaffSession.id == session_key(identity.get_id()))
-            .values(ended_at=utcnow())
-        )
-        write_audit("logout", user_id=identity.id, clinic_id=identity.clinic_id)
-        db.session.commit()
+        with writing():
+            db.session.execute(
+                update(StaffSession)
+                .where(StaffSession.id == session_key(identity.get_id()))
+                .values(ended_at=utcnow())
+            )
+            write_audit("logout", user_id=identity.id, clinic_id=identity.clinic_id)
     logout_user()
     session.clear()
     flash("You have signed out.", "info")
@@ -504,14 +512,14 @@ def staff_new() -> ResponseReturnValue:
         except store.StoreError as error:
             errors.append(FormError("email", _store_message(str(error))))
         else:
-            write_audit(
-                "staff_create",
-                user_id=me.id,
-                clinic_id=me.clinic_id,
-                record_id=user.id,
-                detail=f"role={user.role}",
-            )
-            db.session.commit()
+            with writing():
+                write_audit(
+                    "staff_create",
+                    user_id=me.id,
+                    clinic_id=me.clinic_id,
+                    record_id=user.id,
+                    detail=f"role={user.role}",
+                )
             flash(
                 f"Account created for {user.display_name}. "
                 "They set up their sign-in code the first time they sign in.",
@@ -563,14 +571,14 @@ def staff_disable(user_id: int) -> ResponseReturnValue:
         return redirect(url_for("clinic_auth.staff_list"))
     if user.disabled_at is None:
         now = utcnow()
-        user.disabled_at = now
-        # Ending the sessions signs the person out everywhere at once.
-        db.session.execute(
-            update(StaffSession)
-            .where(StaffSession.user_id == user.id, StaffSession.ended_at.is_(None))
-            .values(ended_at=now)
-        )
-        write_audit("staff_disable", user_id=me.id, clinic_id=me.clinic_id, record_id=user.id)
-        db.session.commit()
+        with writing():
+            user.disabled_at = now
+            # Ending the sessions signs the person out everywhere at once.
+            db.session.execute(
+                update(StaffSession)
+                .where(StaffSession.user_id == user.id, StaffSession.ended_at.is_(None))
+                .values(ended_at=now)
+            )
+            write_audit("staff_disable", user_id=me.id, clinic_id=me.clinic_id, record_id=user.id)
         flash(f"{user.display_name} can no longer sign in.", "info")
     return redirect(url_for("clinic_auth.staff_list"))

@@ -34,6 +34,7 @@ from questionnaire.clinic import exports, fhir, store
 from questionnaire.clinic.audit import write_audit
 from questionnaire.clinic.auth import FormError, admin_required, require_staff, staff
 from questionnaire.clinic.models import AuditEvent, Submission, utcnow
+from questionnaire.clinic.transactions import writing
 from questionnaire.engine.definition import Page, Question
 from questionnaire.extensions import db
 from questionnaire.web.app import current_ruleset
@@ -336,8 +337,10 @@ def _detail(submission: Submission, errors: list[FormError], note: str | None) -
 def submission_detail(submission_id: int) -> ResponseReturnValue:
     me = staff()
     submission = own_submission(submission_id)
-    write_audit("submission_view", user_id=me.id, clinic_id=me.clinic_id, record_id=submission.id)
-    db.session.commit()
+    with writing():
+        write_audit(
+            "submission_view", user_id=me.id, clinic_id=me.clinic_id, record_id=submission.id
+        )
     return _detail(submission, [], None)
 
 
@@ -390,8 +393,8 @@ def _audit_export(action: str, filters: store.SubmissionFilters) -> None:
     used = [name for name, value in filters.model_dump().items() if value not in (None, False)]
     # The search text can be a patient's name, so only the filter names are kept.
     detail = f"rows={count}; filters={','.join(used) or 'none'}"
-    write_audit(action, user_id=me.id, clinic_id=me.clinic_id, detail=detail)
-    db.session.commit()
+    with writing():
+        write_audit(action, user_id=me.id, clinic_id=me.clinic_id, detail=detail)
 
 
 def _download_name(extension: str) -> str:
@@ -458,8 +461,8 @@ def submission_fhir(submission_id: int) -> ResponseReturnValue:
         patient_name=submission.patient_name,
         date_of_birth=submission.date_of_birth,
     )
-    write_audit("export_fhir", user_id=me.id, clinic_id=me.clinic_id, record_id=submission.id)
-    db.session.commit()
+    with writing():
+        write_audit("export_fhir", user_id=me.id, clinic_id=me.clinic_id, record_id=submission.id)
     return _fhir_response(resource, f"{submission.reference}.fhir.json")
 
 
@@ -492,8 +495,8 @@ def audit_log() -> ResponseReturnValue:
     unknown = [name for name in request.args if name != "after"]
     if unknown:
         return bad_request(f"'{unknown[0]}' is not part of the audit log page. Use only 'after'.")
-    write_audit("audit_view", user_id=me.id, clinic_id=me.clinic_id)
-    db.session.commit()
+    with writing():
+        write_audit("audit_view", user_id=me.id, clinic_id=me.clinic_id)
     query = select(AuditEvent).where(AuditEvent.clinic_id == me.clinic_id)
     if raw:
         query = query.where(AuditEvent.id < int(raw))

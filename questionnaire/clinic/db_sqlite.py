@@ -1,9 +1,12 @@
 """SQLite settings for a web app with several writers: WAL, a busy timeout, foreign keys,
-and transactions that take the write lock when they begin.
+and a write lock taken up front by the transactions that will write.
 
-A deferred SQLite transaction that reads first and writes later cannot wait for the lock:
-it fails at once with "database is locked". Beginning with ``BEGIN IMMEDIATE`` makes a second
-writer wait up to ``BUSY_TIMEOUT_MS`` instead. This is the pysqlite recipe from the
+In WAL mode a reader never waits and is never refused, so a transaction that only reads
+begins with a plain ``BEGIN``. A deferred transaction that reads first and writes later
+cannot wait for the lock, though: it fails at once with "database is locked" when another
+writer holds the lock or has committed since its read. So a transaction begun inside
+``transactions.writing()`` (or ``write_lock()``) begins with ``BEGIN IMMEDIATE``, and a
+second writer waits up to ``BUSY_TIMEOUT_MS`` instead. This is the pysqlite recipe from the
 SQLAlchemy documentation: the driver's own transaction handling is switched off on connect
 and SQLAlchemy's begin event emits the BEGIN.
 """
@@ -16,6 +19,7 @@ from flask import Flask
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import Connection
 
+from questionnaire.clinic.transactions import intends_to_write
 from questionnaire.extensions import db
 
 BUSY_TIMEOUT_MS = 10_000
@@ -56,4 +60,4 @@ def _on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _on_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if intends_to_write() else "BEGIN")

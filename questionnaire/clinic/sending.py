@@ -17,7 +17,7 @@ import unicodedata
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
@@ -261,9 +261,11 @@ def send() -> ResponseReturnValue:
         if any(error.name == "idempotency_key" for error in errors):
             values["idempotency_key"] = _form_key()
         return _render_form(clinic, values, errors)
+    # Read before the write: the commit would otherwise expire it and cost a query.
+    clinic_id, clinic_name = clinic.id, clinic.name
     result = rs.evaluate(answers)
     new = store.NewSubmission(
-        clinic_id=clinic.id,
+        clinic_id=clinic_id,
         idempotency_key=form.idempotency_key,
         patient_name=form.patient_name,
         date_of_birth=form.date_of_birth,
@@ -276,7 +278,7 @@ def send() -> ResponseReturnValue:
     # A database error here is answered by database_unavailable() below.
     submission, _created = store.create_submission(new)
     session.pop(SEND_KEY, None)
-    session[SENT] = {"reference": submission.reference, "clinic": clinic.name}
+    session[SENT] = {"reference": submission.reference, "clinic": clinic_name}
     return redirect(url_for("sending.sent"), code=303)
 
 
@@ -327,9 +329,13 @@ def _numeric_date(day: date) -> str:
 
 
 def _clinic(slug: Any) -> Clinic | None:
+    """The clinic with this slug, looked up once per request however often it is asked for."""
     if not isinstance(slug, str) or not 0 < len(slug) <= 64:
         return None
-    return store.get_clinic_by_slug(slug)
+    cache: dict[str, Clinic | None] = g.setdefault("clinics_by_slug", {})
+    if slug not in cache:
+        cache[slug] = store.get_clinic_by_slug(slug)
+    return cache[slug]
 
 
 def _form_key() -> str:

@@ -1,7 +1,8 @@
 """Reads and writes of clinic data. Every query about patients is scoped by ``clinic_id``.
 
-Functions that change data commit their own transaction, together with the audit row that
-records the change, so a caller never leaves half a change behind. Read functions return
+Functions that change data commit their own transaction (``writing()``), together with the
+audit row that records the change, so a caller never leaves half a change behind; called
+inside a caller's ``writing()`` block, they join it instead. Read functions return
 ORM objects; the dashboard pages newest-first with a ``(created_at, id)`` keyset cursor,
 which stays fast on any page because each filter has an index in that order.
 """
@@ -29,6 +30,7 @@ from questionnaire.clinic.models import (
     utcnow,
 )
 from questionnaire.clinic.reference import new_reference, parse_reference
+from questionnaire.clinic.transactions import writing
 from questionnaire.extensions import db
 
 DEFAULT_PAGE_SIZE = 50
@@ -66,13 +68,11 @@ def create_clinic(slug: str, name: str) -> Clinic:
     if not 1 <= len(name) <= 200:
         raise StoreError("clinic name must be 1-200 characters")
     clinic = Clinic(slug=slug, name=name, created_at=utcnow())
-    db.session.add(clinic)
     try:
-        db.session.flush()
+        with writing():
+            db.session.add(clinic)
     except IntegrityError:
-        db.session.rollback()
         raise StoreError(f"a clinic with slug {slug!r} already exists") from None
-    db.session.commit()
     return clinic
 
 
@@ -107,25 +107,24 @@ def create_staff_user(
     display_name = " ".join(display_name.split())
     if not 1 <= len(display_name) <= 200:
         raise StoreError("display name must be 1-200 characters")
-    if get_clinic(clinic_id) is None:
-        raise StoreError(f"there is no clinic with id {clinic_id}")
-    user = StaffUser(
-        clinic_id=clinic_id,
-        email=email,
-        display_name=display_name,
-        role=role,
-        password_hash=password_hash,
-        failed_logins=0,
-        created_at=utcnow(),
-    )
-    db.session.add(user)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise StoreError(f"a staff account with email {email!r} already exists") from None
-    write_audit("account_create", clinic_id=clinic_id, record_id=user.id, detail=f"role={role}")
-    db.session.commit()
+    with writing():
+        if get_clinic(clinic_id) is None:
+            raise StoreError(f"there is no clinic with id {clinic_id}")
+        user = StaffUser(
+            clinic_id=clinic_id,
+            email=email,
+            display_name=display_name,
+            role=role,
+            password_hash=password_hash,
+            failed_logins=0,
+            created_at=utcnow(),
+        )
+        db.session.add(user)
+        try:
+            db.session.flush()
+        except IntegrityError:
+            raise StoreError(f"a staff account with email {email!r} already exists") from None
+        write_audit("account_create", clinic_id=clinic_id, record_id=user.id, detail=f"role={role}")
     return user
 
 
@@ -190,12 +189,12 @@ def create_submission(new: NewSubmission) -> tuple[Submission, bool]:
     refresh, a retry after an error) the existing submission comes back with
     ``created=False`` and nothing new is written. The reference code is random and checked
     unique. Writes a ``submission_create`` audit row (no patient data) in the same commit.
+    The new submission comes back loaded: reading it costs no query.
     """
-    existing = _by_idempotency_key(new.clinic_id, new.idempotency_key)
-    if existing is not None:
-        return existing, False
     flags = compute_flags(new.answers, new.result)
     for _attempt in range(REFERENCE_ATTEMPTS):
+        # The insert itself checks the key: a used key, like a taken reference, fails the
+        # unique constraint, which is cheaper than asking first on every send.
         submission = Submission(
             clinic_id=new.clinic_id,
             reference=new_reference(),
@@ -212,20 +211,18 @@ def create_submission(new: NewSubmission) -> tuple[Submission, bool]:
             **{f"flag_{name}": value for name, value in flags.items()},
         )
         try:
-            with db.session.begin_nested():
+            with writing(keep_loaded=True):
                 db.session.add(submission)
+                db.session.flush()
+                write_audit("submission_create", clinic_id=new.clinic_id, record_id=submission.id)
         except IntegrityError:
-            # Either another request with the same key won the race, or the random
-            # reference is taken; the first returns that request's submission.
+            # Either this key was used before (or by a request that won the race), or the
+            # random reference is taken; the first returns that submission, the second retries.
             existing = _by_idempotency_key(new.clinic_id, new.idempotency_key)
             if existing is not None:
-                db.session.commit()
                 return existing, False
             continue
-        write_audit("submission_create", clinic_id=new.clinic_id, record_id=submission.id)
-        db.session.commit()
         return submission, True
-    db.session.rollback()
     raise StoreError("could not find an unused reference code; try again")
 
 
@@ -249,14 +246,14 @@ def mark_reviewed(
         note = note.strip() or None
     if note is not None and len(note) > REVIEW_NOTE_MAX:
         raise StoreError(f"the review note has {len(note)} characters; at most {REVIEW_NOTE_MAX}")
-    submission = get_submission(clinic_id, submission_id)
-    if submission is None:
-        return None
-    submission.reviewed_at = utcnow()
-    submission.reviewed_by_id = user_id
-    submission.review_note = note
-    write_audit("review", user_id=user_id, clinic_id=clinic_id, record_id=submission.id)
-    db.session.commit()
+    with writing():
+        submission = get_submission(clinic_id, submission_id)
+        if submission is None:
+            return None
+        submission.reviewed_at = utcnow()
+        submission.reviewed_by_id = user_id
+        submission.review_note = note
+        write_audit("review", user_id=user_id, clinic_id=clinic_id, record_id=submission.id)
     return submission
 
 
@@ -269,25 +266,25 @@ def purge_older_than(days: int, *, now: datetime | None = None) -> int:
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:
         raise StoreError(f"days must be a whole number of 1 or more, not {days!r}")
     cutoff = (now or utcnow()) - timedelta(days=days)
-    counts = db.session.execute(
-        select(Submission.clinic_id, func.count())
-        .where(Submission.created_at < cutoff)
-        .group_by(Submission.clinic_id)
-    ).all()
     total = 0
-    for clinic_id, count in counts:
-        db.session.execute(
-            delete(Submission).where(
-                Submission.clinic_id == clinic_id, Submission.created_at < cutoff
+    with writing():
+        counts = db.session.execute(
+            select(Submission.clinic_id, func.count())
+            .where(Submission.created_at < cutoff)
+            .group_by(Submission.clinic_id)
+        ).all()
+        for clinic_id, count in counts:
+            db.session.execute(
+                delete(Submission).where(
+                    Submission.clinic_id == clinic_id, Submission.created_at < cutoff
+                )
             )
-        )
-        write_audit(
-            "purge",
-            clinic_id=clinic_id,
-            detail=f"deleted {count} submissions older than {days} days",
-        )
-        total += count
-    db.session.commit()
+            write_audit(
+                "purge",
+                clinic_id=clinic_id,
+                detail=f"deleted {count} submissions older than {days} days",
+            )
+            total += count
     return total
 
 

@@ -24,6 +24,7 @@ from questionnaire.web.api_models import (
 from questionnaire.web.app import current_ruleset
 from questionnaire.web.json_body import read_json_object
 from questionnaire.web.openapi import build_openapi
+from questionnaire.web.resultcache import result_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -59,8 +60,7 @@ def evaluate() -> Response:
         answers = ruleset.validate(raw)
     except AnswersError as error:
         return _answers_error(error)
-    result = ruleset.evaluate(answers)
-    return Response(result.model_dump_json(), mimetype=JSON)
+    return Response(result_json(ruleset.evaluate(answers)), mimetype=JSON)
 
 
 @bp.get("/openapi.json")

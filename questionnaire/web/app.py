@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from questionnaire.clinic import commands as clinic_commands
 from questionnaire.clinic.db_sqlite import configure_sqlite
@@ -15,6 +16,8 @@ from questionnaire.extensions import csrf, db, limiter, login_manager, migrate
 from questionnaire.web.config import PROJECT_ROOT, load_config
 from questionnaire.web.errors import register_error_handlers
 from questionnaire.web.links import install_link_cache
+from questionnaire.web.logfilters import install_log_filters
+from questionnaire.web.requestguard import register_request_guard
 from questionnaire.web.security import register_security
 from questionnaire.web.sessions import register_sessions
 
@@ -47,6 +50,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     configure_sqlite(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     clinic_commands.init_app(app)
+    register_request_guard(app)  # before CSRF, so a NUL gets its own message
     csrf.init_app(app)
     # Templates get a lazy current_user instead (see questionnaire.web.sessions).
     login_manager.init_app(app, add_context_processor=False)
@@ -59,6 +63,14 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     install_link_cache(app)
     register_security(app)
     register_error_handlers(app)
+    install_log_filters()
+    if app.config["PROXY_HOPS"]:
+        # Behind N trusted reverse proxies: take the client address and scheme from them,
+        # so rate limits count per visitor and HSTS sees HTTPS.
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )
     # Last, so it can wrap the page error handlers: JSON under /api/, pages elsewhere.
     from questionnaire.web.api import register_api_error_handlers
 

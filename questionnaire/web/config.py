@@ -45,6 +45,8 @@ DEFAULTS: dict[str, Any] = {
     # Per client address, for POST /api/v1/evaluate (Flask-Limiter syntax).
     "API_RATE_LIMIT": "120 per minute",
     "LOG_LEVEL": "INFO",
+    # How many reverse proxies in front of the app to trust for X-Forwarded-* (0: none).
+    "PROXY_HOPS": 0,
 }
 
 # Environment variables read at start-up, and the config key each one sets.
@@ -55,8 +57,10 @@ ENVIRONMENT = {
     "RULES_DIR": "RULES_DIR",
     "SECURE_COOKIES": "SECURE_COOKIES",
     "LOG_LEVEL": "LOG_LEVEL",
+    "PROXY_HOPS": "PROXY_HOPS",
 }
 _BOOLEAN_KEYS = {"SECURE_COOKIES"}
+_INTEGER_KEYS = {"PROXY_HOPS"}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -72,7 +76,12 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         value = os.environ.get(env_name)
         if value is None or value == "":
             continue
-        app.config[key] = _parse_bool(env_name, value) if key in _BOOLEAN_KEYS else value
+        if key in _BOOLEAN_KEYS:
+            app.config[key] = _parse_bool(env_name, value)
+        elif key in _INTEGER_KEYS:
+            app.config[key] = _parse_int(env_name, value)
+        else:
+            app.config[key] = value
     if test_config:
         app.config.from_mapping(test_config)
     _finish(app)
@@ -87,6 +96,12 @@ def _parse_bool(name: str, value: str) -> bool:
     raise ConfigError(
         f"{name}={value!r} is not allowed: use one of 1, true, yes, on, 0, false, no, off"
     )
+
+
+def _parse_int(name: str, value: str) -> int:
+    if value.strip().isdigit() and int(value) <= 10:
+        return int(value)
+    raise ConfigError(f"{name}={value!r} is not allowed: use a whole number from 0 to 10")
 
 
 def _finish(app: Flask) -> None:

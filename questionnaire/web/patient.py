@@ -41,8 +41,8 @@ from questionnaire.web.checkanswers import check_rows
 from questionnaire.web.errors import BadInput
 from questionnaire.web.formdata import FormValue, form_values, posted_values, raw_answers
 from questionnaire.web.pageform import page_fields
-from questionnaire.web.prerender import choice_items, section_bodies
 from questionnaire.web.pdf import PAPER_SIZES, html_to_pdf
+from questionnaire.web.prerender import page_controls, section_bodies
 from questionnaire.web.progress import (
     RED_FLAGS,
     first_incomplete_page,
@@ -53,6 +53,7 @@ from questionnaire.web.progress import (
     previous_page,
     ticked_red_flags,
 )
+from questionnaire.web.resultcache import sheet_body
 from questionnaire.web.sheetview import build_sheet, paragraphs
 
 bp = Blueprint("patient", __name__)
@@ -190,7 +191,7 @@ def _render_page(
         "patient/question.html",
         page=page,
         fields=page_fields(rs, page, answers),
-        choice_items=choice_items(rs),
+        controls=page_controls(rs),
         values=values,
         errors=list(errors),
         error_for={error.field: error.message for error in errors},
@@ -236,10 +237,14 @@ def render_sheet(rs: RuleSet, answers: Mapping[str, Any], *, print_mode: bool) -
 
 
 def _render_result(rs: RuleSet, result: Result, *, print_mode: bool) -> str:
+    sheet = build_sheet(rs, result, date.today())
+    # On paper a link is only useful as a full address.
+    guide_url = url_for(".guide", _external=True)
+    guide_link = guide_url if print_mode else url_for(".guide")
     return render_template(
         "patient/sheet.html",
-        sheet=build_sheet(rs, result, date.today()),
-        bodies=section_bodies(rs),
+        sheet=sheet,
+        body=sheet_body(rs, sheet, guide_url, guide_link),
         paper_sizes=PAPER_SIZES,
         print_mode=print_mode,
     )

@@ -1,26 +1,35 @@
 """Template fragments that depend only on the rule set, drawn once per rule set and reused.
 
-The markup stays in the templates' macros; this module only calls them ahead of time. A
-question page then picks each choice's ticked or unticked copy instead of drawing every
-choice again, and the sheet and the guide insert each section's paragraphs as they are.
-Fragments are kept per app (its templates) and per rule set fingerprint; with template
-auto-reload on (debug), they are drawn afresh every time so edits show at once.
+The markup stays in the templates' macros; this module only calls them ahead of time:
+
+- each choice of each question, ticked and unticked (``choice_item`` in _form.html);
+- the frame of each question shown without an error (``question_field``), once for each way
+  it can be marked as a follow-up, with a slot where the answer goes;
+- the paragraphs of each guide section (``section_body`` in _guide.html).
+
+A question without an error is then put together from those parts; one with an error is drawn
+by its macro as usual. Fragments are kept per app (its templates) and per rule set
+fingerprint; with template auto-reload on (debug), they are drawn afresh on every use so edits
+show at once.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from flask import current_app
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from questionnaire.engine import RuleSet
-from questionnaire.engine.definition import NONE_CHOICE
+from questionnaire.engine.definition import NONE_CHOICE, Question
+from questionnaire.web.pageform import CHOICE_KINDS, PageField, Reveal
 
-CHOICE_KINDS = ("one_of", "yes_no", "any_of")
 _EXTENSION = "questionnaire.prerender"
+# Reveal notes are few per question, but they depend on other pages' answers: bound the frames.
+_MAX_FRAMES = 1024
 
 T = TypeVar("T")
 
@@ -32,12 +41,69 @@ class ChoiceHtml:
     id: str
     unticked: Markup
     ticked: Markup
-    exclusive: bool  # "none": drawn last, after an "or", and unticks the others
 
 
-def choice_items(rs: RuleSet) -> Mapping[str, tuple[ChoiceHtml, ...]]:
-    """Question id -> its choices in page order, for every one_of, yes_no and any_of question."""
-    return _once(rs, "choices", _draw_choices)
+class PageControls:
+    """The questions of one rule set, ready to be put together for a page.
+
+    A question shown without an error is its frame (drawn by ``question_field`` once for each
+    way it can be marked as a follow-up) around what the patient chose or typed: the ticked or
+    unticked copy of each choice, or the escaped text of a number or text field.
+    """
+
+    def __init__(self, frame_macro: Callable[..., Markup], items: dict[str, Any]) -> None:
+        self._frame_macro = frame_macro
+        self.items: Mapping[str, tuple[ChoiceHtml, ...]] = items
+        self._frames: dict[tuple[str, Reveal | None], tuple[Markup, Markup]] = {}
+        # Stands in for the answer while a frame is drawn, then marks where it goes.
+        self._slot = Markup("<!--answer-{}-->").format(secrets.token_hex(8))
+
+    def draw(self, field: PageField, value: Any) -> Markup:
+        """The question as question_field draws it with no error."""
+        question = field.question
+        head, tail = self._frame(field)
+        items = self.items.get(question.id)
+        if items is None:
+            # As the number and text macros show a value: {{ value or '' }}.
+            return head + escape(value or "") + tail
+        chosen = _chosen(question, value)
+        parts = [head]
+        parts.extend(item.ticked if item.id in chosen else item.unticked for item in items)
+        parts.append(tail)
+        # Every part is Markup already; Markup.join would escape each of them again for nothing.
+        return Markup("".join(parts))  # noqa: S704
+
+    def _frame(self, field: PageField) -> tuple[Markup, Markup]:
+        key = (field.question.id, field.reveal)
+        frame = self._frames.get(key)
+        if frame is None:
+            if field.question.id in self.items:
+                slot = ChoiceHtml(id="", unticked=self._slot, ticked=self._slot)
+                drawn = self._frame_macro(field, (slot,), None, None)
+            else:
+                drawn = self._frame_macro(field, None, self._slot, None)
+            head, _, tail = drawn.partition(self._slot)
+            if self._slot in tail or not tail:
+                raise RuntimeError(
+                    f"question_field must show the answer of {field.question.id!r} exactly once"
+                )
+            frame = (head, tail)
+            if len(self._frames) < _MAX_FRAMES:
+                self._frames[key] = frame
+        return frame
+
+
+def _chosen(question: Question, value: Any) -> list[Any]:
+    """The ticked choice ids, as the choices macro in _form.html reads a value."""
+    if question.kind != "any_of":
+        return [value]
+    if isinstance(value, str):
+        return [value]
+    return list(value or [])
+
+
+def page_controls(rs: RuleSet) -> PageControls:
+    return _once(rs, "controls", _draw_controls)
 
 
 def section_bodies(rs: RuleSet) -> Mapping[str, Markup]:
@@ -58,35 +124,41 @@ def _once(rs: RuleSet, name: str, draw: Callable[[RuleSet], T]) -> T:
     return result
 
 
-def _draw_choices(rs: RuleSet) -> dict[str, tuple[ChoiceHtml, ...]]:
-    draw = current_app.jinja_env.get_template("_form.html").module.choice_item  # type: ignore[attr-defined]
+def _macro(template: str, name: str) -> Callable[..., Markup]:
+    """A macro of a template; with autoescape on (every .html template), it returns Markup."""
+    macro: Callable[..., Markup] = getattr(
+        current_app.jinja_env.get_template(template).module, name
+    )
+    return macro
+
+
+def _draw_controls(rs: RuleSet) -> PageControls:
+    draw = _macro("_form.html", "choice_item")
     items: dict[str, tuple[ChoiceHtml, ...]] = {}
     for question in rs.questions:
         if question.kind not in CHOICE_KINDS:
             continue
         multiple = question.kind == "any_of"
         kind = "checkbox" if multiple else "radio"
-        options = list(question.options)
-        # Only a checkbox list sets "none" apart; on a radio list it is one choice like any other.
-        exclusive = [choice for choice in options if multiple and choice.id == NONE_CHOICE]
-        regular = [choice for choice in options if not (multiple and choice.id == NONE_CHOICE)]
-        ordered = [(choice, False) for choice in regular] + [(choice, True) for choice in exclusive]
+        # On a checkbox list "none" is set apart, last; on a radio list it is like any other.
+        alone = [choice for choice in question.options if multiple and choice.id == NONE_CHOICE]
+        others = [choice for choice in question.options if choice not in alone]
         drawn = []
-        for index, (choice, alone) in enumerate(ordered):
+        for index, choice in enumerate(others + alone):
             # The first input carries the question's own id: the error summary links to it.
             input_id = question.id if index == 0 else f"{question.id}-{choice.id}"
+            exclusive = choice in alone
             drawn.append(
                 ChoiceHtml(
                     id=choice.id,
-                    unticked=Markup(draw(question, choice, input_id, kind, False, alone)),
-                    ticked=Markup(draw(question, choice, input_id, kind, True, alone)),
-                    exclusive=alone,
+                    unticked=draw(question, choice, input_id, kind, False, exclusive),
+                    ticked=draw(question, choice, input_id, kind, True, exclusive),
                 )
             )
         items[question.id] = tuple(drawn)
-    return items
+    return PageControls(_macro("_form.html", "question_field"), items)
 
 
 def _draw_sections(rs: RuleSet) -> dict[str, Markup]:
-    draw = current_app.jinja_env.get_template("_guide.html").module.section_body  # type: ignore[attr-defined]
-    return {section.id: Markup(draw(section.body)) for section in rs.guide}
+    draw = _macro("_guide.html", "section_body")
+    return {section.id: draw(section.body) for section in rs.guide}

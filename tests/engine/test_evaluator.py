@@ -145,8 +145,8 @@ TABLE = [
     pytest.param(
         {"pain_duration": "over_6_months"},
         False,
-        {"who-is-considered", "ask-long-pain-options", "ask-follow-up"},
-        {"back-pain-basics", "ask-waiting", "ask-six-to-twelve-weeks"},
+        {"ask-long-pain-options", "ask-follow-up"},
+        {"back-pain-basics", "who-is-considered", "ask-waiting", "ask-six-to-twelve-weeks"},
         id="long-pain",
     ),
     pytest.param(

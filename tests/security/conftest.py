@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from harness import POSTGRES, REDIS, fresh_postgres_database, postgres_reachable, redis_reachable
+from harness import POSTGRES, fresh_postgres_database, postgres_reachable
 
 SHARED_CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
 
@@ -32,8 +32,3 @@ def pg_database(require: Require) -> Iterator[str]:
     require(postgres_reachable(), POSTGRES)
     with fresh_postgres_database("security") as name:
         yield name
-
-
-@pytest.fixture
-def redis_available(require: Require) -> None:
-    require(redis_reachable(), REDIS)

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow
 
 EVALUATE = "/api/v1/evaluate"
 ALLOWED = {200, 400, 413, 415, 422}
-EXAMPLES = 500
+EXAMPLES = 800
 
 # JSON text that json.dumps never writes, but a client can send.
 RAW_TOKENS = (

@@ -91,9 +91,14 @@ def token_of(client: FlaskClient, path: str) -> str:
     return hidden_inputs(client.get(path).get_data(as_text=True))["csrf_token"]
 
 
+# Every fuzzed post, by path: each test checks that its examples really ran.
+POSTED: list[str] = []
+
+
 def post(client: FlaskClient, path: str, valid: dict[str, Any], corruption: Corruption) -> Any:
     pairs = corruption.apply(valid)
     response = client.post(path, data=form_body(pairs), content_type=FORM)
+    POSTED.append(path)
     check_answer(response, [value for _, value in pairs])
     return response
 
@@ -113,7 +118,9 @@ def test_question_pages_survive_hostile_input(tmp_path: Path) -> None:
     pages = [page.id for page in rs.questionnaire.pages]
     stored = counts(site.app)
 
-    @fuzz(260)
+    examples = 400
+
+    @fuzz(examples)
     @given(page=st.sampled_from(pages), data=st.data())
     def run(page: str, data: st.DataObject) -> None:
         valid = {**page_form(rs, page, ANSWERS), "csrf_token": token}
@@ -128,7 +135,9 @@ def test_question_pages_survive_hostile_input(tmp_path: Path) -> None:
         else:
             assert session_data(client).get("answers") == before, "a refused page changed answers"
 
+    posted = len(POSTED)
     run()
+    assert len(POSTED) - posted >= 0.9 * examples, "hypothesis ran fewer examples than asked"
     assert counts(site.app) == stored, "a question page stored something in the database"
 
 
@@ -138,7 +147,9 @@ def test_send_form_survives_hostile_input(tmp_path: Path) -> None:
     token = token_of(client, "/send")
     answers = session_data(client)["answers"]
 
-    @fuzz(200)
+    examples = 300
+
+    @fuzz(examples)
     @given(data=st.data())
     def run(data: st.DataObject) -> None:
         valid = {
@@ -156,7 +167,9 @@ def test_send_form_survives_hostile_input(tmp_path: Path) -> None:
         assert after.audit == before.audit + stored
         assert session_data(client)["answers"] == answers
 
+    posted = len(POSTED)
     run()
+    assert len(POSTED) - posted >= 0.9 * examples, "hypothesis ran fewer examples than asked"
     # What was accepted is stored as typed, and shown escaped where staff read it.
     listed = check_answer(site.staff.get("/clinic/"), list(MARKUP))
     assert "Fuzz Patient" in listed
@@ -169,7 +182,9 @@ def test_sign_in_form_survives_hostile_input(tmp_path: Path) -> None:
     site = make_site(tmp_path)
     account = site.clinics.staff_a
 
-    @fuzz(50)
+    examples = 50
+
+    @fuzz(examples)
     @given(data=st.data())
     def run(data: st.DataObject) -> None:
         client = site.app.test_client()
@@ -187,7 +202,9 @@ def test_sign_in_form_survives_hostile_input(tmp_path: Path) -> None:
         # A refused attempt is recorded, and nothing else is.
         assert set(audit_actions_since(site.app, before.last_audit_id)) <= {"login_failure"}
 
+    posted = len(POSTED)
     run()
+    assert len(POSTED) - posted >= 0.9 * examples, "hypothesis ran fewer examples than asked"
 
 
 def test_review_form_survives_hostile_input(tmp_path: Path) -> None:
@@ -202,7 +219,9 @@ def test_review_form_survives_hostile_input(tmp_path: Path) -> None:
             assert row is not None
             return row.reviewed_at, row.review_note
 
-    @fuzz(120)
+    examples = 200
+
+    @fuzz(examples)
     @given(data=st.data())
     def run(data: st.DataObject) -> None:
         valid = {"note": "Rang the patient back.", "csrf_token": token}
@@ -218,7 +237,9 @@ def test_review_form_survives_hostile_input(tmp_path: Path) -> None:
             assert after.audit == before.audit
             assert review_state() == state, "a refused review changed the submission"
 
+    posted = len(POSTED)
     run()
+    assert len(POSTED) - posted >= 0.9 * examples, "hypothesis ran fewer examples than asked"
 
 
 def test_add_staff_form_survives_hostile_input(tmp_path: Path) -> None:
@@ -227,7 +248,9 @@ def test_add_staff_form_survives_hostile_input(tmp_path: Path) -> None:
     token = token_of(client, "/clinic/staff/new")
     numbers = itertools.count()
 
-    @fuzz(50)
+    examples = 50
+
+    @fuzz(examples)
     @given(data=st.data())
     def run(data: st.DataObject) -> None:
         valid = {
@@ -246,7 +269,9 @@ def test_add_staff_form_survives_hostile_input(tmp_path: Path) -> None:
         assert after.staff == before.staff + created
         assert after.audit == before.audit + 2 * created  # account_create and staff_create
 
+    posted = len(POSTED)
     run()
+    assert len(POSTED) - posted >= 0.9 * examples, "hypothesis ran fewer examples than asked"
 
 
 # --- CSRF ----------------------------------------------------------------------------------

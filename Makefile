@@ -33,7 +33,7 @@ test: $(STAMP)  ## run the whole suite (browser, PostgreSQL and Redis tests incl
 	$(BIN)/ruff check questionnaire tests benchmarks
 	$(BIN)/ruff format --check questionnaire tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/bandit -q -c pyproject.toml -r questionnaire
+	$(BIN)/bandit -q --severity-level medium -c pyproject.toml -r questionnaire
 	$(BIN)/questionnaire check-rules
 	$(BIN)/pytest
 
@@ -41,7 +41,7 @@ lint: $(STAMP)  ## ruff, mypy and bandit only
 	$(BIN)/ruff check questionnaire tests benchmarks
 	$(BIN)/ruff format --check questionnaire tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/bandit -q -c pyproject.toml -r questionnaire
+	$(BIN)/bandit -q --severity-level medium -c pyproject.toml -r questionnaire
 
 check-rules: $(STAMP)  ## check the rule files in rules/
 	$(BIN)/questionnaire check-rules

@@ -2,9 +2,9 @@
 
 A clinic gives patients the link ``/c/<slug>/``; it remembers the clinic and starts the
 questionnaire. From the sheet, ``/send`` asks for consent, name, date of birth and
-appointment date, then stores the answers once: the form carries an idempotency key made
-when it is first shown, so a double click, a refresh or a retry after an error stores one
-submission and shows its confirmation.
+appointment date, then stores the answers once: the form carries an idempotency key, made
+when it is first shown and again after each send, so a double click, a refresh or a retry
+after an error stores one submission and shows its confirmation.
 """
 
 from __future__ import annotations
@@ -13,11 +13,22 @@ import contextlib
 import logging
 import re
 import secrets
+import time
 import unicodedata
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
@@ -25,7 +36,6 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from questionnaire.clinic import store
-from questionnaire.clinic.models import Clinic
 from questionnaire.clinic.reference import spell_reference
 from questionnaire.engine import AnswersError
 from questionnaire.extensions import db, limiter
@@ -39,6 +49,13 @@ log = logging.getLogger(__name__)
 # Session keys: the key of the form being filled in, and the last confirmation shown.
 SEND_KEY = "send_key"
 SENT = "sent"
+
+# Clinics are never renamed or removed by the application, so what a lookup found stays true;
+# remembering it spares every form and every send a database round trip. A slug that is not
+# found is looked up again each time, so a new clinic works at once.
+CLINIC_CACHE_SECONDS = 60.0
+CLINIC_CACHE_SIZE = 1000
+_CLINIC_CACHE = "sending.clinics"
 
 NAME_MAX = 200
 OLDEST_AGE = 120
@@ -215,13 +232,27 @@ def _form_problem(item: Any) -> FormProblem:
 # --- views ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ClinicToSendTo:
+    """What the sending pages need to know about a clinic."""
+
+    id: int
+    slug: str
+    name: str
+
+
+@bp.record_once
+def _make_clinic_cache(state: Any) -> None:
+    state.app.extensions[_CLINIC_CACHE] = {}
+
+
 @bp.app_context_processor
 def _sending_context() -> dict[str, Any]:
     # A function, so only the sheet, which shows the link, looks the clinic up.
     return {"clinic_to_send_to": clinic_to_send_to}
 
 
-def clinic_to_send_to() -> Clinic | None:
+def clinic_to_send_to() -> ClinicToSendTo | None:
     """The clinic this browser came from, for the sheet's "Send my answers" link; None when
     there is none or the database cannot be reached (sending is optional)."""
     try:
@@ -261,11 +292,9 @@ def send() -> ResponseReturnValue:
         if any(error.name == "idempotency_key" for error in errors):
             values["idempotency_key"] = _form_key()
         return _render_form(clinic, values, errors)
-    # Read before the write: the commit would otherwise expire it and cost a query.
-    clinic_id, clinic_name = clinic.id, clinic.name
     result = rs.evaluate(answers)
     new = store.NewSubmission(
-        clinic_id=clinic_id,
+        clinic_id=clinic.id,
         idempotency_key=form.idempotency_key,
         patient_name=form.patient_name,
         date_of_birth=form.date_of_birth,
@@ -277,8 +306,10 @@ def send() -> ResponseReturnValue:
     )
     # A database error here is answered by database_unavailable() below.
     submission, _created = store.create_submission(new)
-    session.pop(SEND_KEY, None)
-    session[SENT] = {"reference": submission.reference, "clinic": clinic_name}
+    # The next form gets a new key now, while the session is being written anyway, so that
+    # showing the form only reads the session and sends no new cookie.
+    session[SEND_KEY] = _new_key()
+    session[SENT] = {"reference": submission.reference, "clinic": clinic.name}
     return redirect(url_for("sending.sent"), code=303)
 
 
@@ -313,7 +344,7 @@ def database_unavailable(error: Exception) -> ResponseReturnValue:
     return page, 503, {"Retry-After": "120"}
 
 
-def _render_form(clinic: Clinic, values: dict[str, str], errors: list[FormProblem]) -> str:
+def _render_form(clinic: ClinicToSendTo, values: dict[str, str], errors: list[FormProblem]) -> str:
     return render_template(
         "sending/send.html",
         clinic=clinic,
@@ -328,20 +359,31 @@ def _numeric_date(day: date) -> str:
     return f"{day.day} {day.month} {day.year}"
 
 
-def _clinic(slug: Any) -> Clinic | None:
-    """The clinic with this slug, looked up once per request however often it is asked for."""
+def _clinic(slug: Any) -> ClinicToSendTo | None:
     if not isinstance(slug, str) or not 0 < len(slug) <= 64:
         return None
-    cache: dict[str, Clinic | None] = g.setdefault("clinics_by_slug", {})
-    if slug not in cache:
-        cache[slug] = store.get_clinic_by_slug(slug)
-    return cache[slug]
+    cache: dict[str, tuple[ClinicToSendTo, float]] = current_app.extensions[_CLINIC_CACHE]
+    now = time.monotonic()
+    known = cache.get(slug)
+    if known is not None and known[1] > now:
+        return known[0]
+    clinic = store.get_clinic_by_slug(slug)
+    if clinic is None:
+        return None
+    found = ClinicToSendTo(id=clinic.id, slug=clinic.slug, name=clinic.name)
+    if len(cache) >= CLINIC_CACHE_SIZE:
+        cache.clear()
+    cache[slug] = (found, now + CLINIC_CACHE_SECONDS)
+    return found
 
 
 def _form_key() -> str:
     """The key of the form in progress, kept across reloads until a send succeeds."""
     key = session.get(SEND_KEY)
     if not isinstance(key, str) or not _KEY.match(key):
-        key = secrets.token_urlsafe(32)
-        session[SEND_KEY] = key
+        key = session[SEND_KEY] = _new_key()
     return key
+
+
+def _new_key() -> str:
+    return secrets.token_urlsafe(32)

@@ -30,7 +30,7 @@ from questionnaire.clinic.models import (
     utcnow,
 )
 from questionnaire.clinic.reference import new_reference, parse_reference
-from questionnaire.clinic.transactions import writing
+from questionnaire.clinic.transactions import in_unit_of_work, writing
 from questionnaire.extensions import db
 
 DEFAULT_PAGE_SIZE = 50
@@ -71,6 +71,7 @@ def create_clinic(slug: str, name: str) -> Clinic:
     try:
         with writing():
             db.session.add(clinic)
+            db.session.flush()
     except IntegrityError:
         raise StoreError(f"a clinic with slug {slug!r} already exists") from None
     return clinic
@@ -212,8 +213,7 @@ def create_submission(new: NewSubmission) -> tuple[Submission, bool]:
         )
         try:
             with writing(keep_loaded=True):
-                db.session.add(submission)
-                db.session.flush()
+                _insert(submission)
                 write_audit("submission_create", clinic_id=new.clinic_id, record_id=submission.id)
         except IntegrityError:
             # Either this key was used before (or by a request that won the race), or the
@@ -224,6 +224,17 @@ def create_submission(new: NewSubmission) -> tuple[Submission, bool]:
             continue
         return submission, True
     raise StoreError("could not find an unused reference code; try again")
+
+
+def _insert(submission: Submission) -> None:
+    if in_unit_of_work():
+        # Inside a caller's writing() block a failed insert must leave the caller's work
+        # intact, so it gets a savepoint; on its own, the whole transaction is retried.
+        with db.session.begin_nested():
+            db.session.add(submission)
+        return
+    db.session.add(submission)
+    db.session.flush()
 
 
 def _by_idempotency_key(clinic_id: int, key: str) -> Submission | None:

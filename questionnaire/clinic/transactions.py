@@ -37,6 +37,11 @@ def intends_to_write() -> bool:
     return _WRITING.get()
 
 
+def in_unit_of_work() -> bool:
+    """True inside a ``writing()`` block."""
+    return _IN_UNIT.get()
+
+
 @contextmanager
 def write_lock() -> Iterator[None]:
     """Transactions begun inside take the write lock when they begin (SQLite).

@@ -120,6 +120,15 @@ def _any_of_checker(order: tuple[str, ...]) -> Callable[[list[str]], list[str]]:
     return check
 
 
+def _any_of_schema(question: Question) -> dict[str, Any]:
+    """What the after-validator checks, said in JSON Schema too, so that clients (and
+    generators of test data) know it: each choice at most once, and "none" only on its own."""
+    schema: dict[str, Any] = {"uniqueItems": True}
+    if NONE_CHOICE in question.choice_ids:
+        schema["anyOf"] = [{"not": {"contains": {"const": NONE_CHOICE}}}, {"maxItems": 1}]
+    return schema
+
+
 def field_type(question: Question) -> Any:
     """The pydantic type of one answer."""
     choice: Any = Literal[question.choice_ids]
@@ -129,7 +138,7 @@ def field_type(question: Question) -> Any:
         return Annotated[
             list[choice],
             BeforeValidator(_single_to_list),
-            Field(min_length=1),
+            Field(min_length=1, json_schema_extra=_any_of_schema(question)),
             AfterValidator(_any_of_checker(question.choice_ids)),
         ]
     if question.kind == "number":

@@ -1,1 +1,1 @@
-"""The Flask layer: app factory, configuration, security headers and the patient and API blueprints."""
+"""The Flask layer: app factory, configuration, security headers, patient and API blueprints."""

@@ -1,7 +1,10 @@
 """The JSON API at /api/v1: the questionnaire as data, and evaluation of a whole answer set.
 
-Answers sent here are evaluated and returned, never stored or logged. Every error, including
-routing 404 and 405 under /api/, is a JSON body ``{"error": {"status": ..., "message": ...}}``.
+Answers sent here are evaluated and returned, never stored or logged; like every page, each
+answer carries ``Cache-Control: no-store`` (``questionnaire.web.security``). Every error,
+including routing 404 and 405 under /api/, is a JSON body
+``{"error": {"status": ..., "message": ...}}``. POST /evaluate is rate-limited per client address
+(``API_RATE_LIMIT``); over the limit it answers 429 with a Retry-After header.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from flask import Blueprint, Flask, Response, current_app, json, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from questionnaire.engine import AnswersError
-from questionnaire.extensions import csrf
+from questionnaire.extensions import csrf, limiter
 from questionnaire.web.api_models import (
     AnswersErrorBody,
     ErrorBody,
@@ -22,6 +25,7 @@ from questionnaire.web.api_models import (
     QuestionnaireDocument,
 )
 from questionnaire.web.app import current_ruleset
+from questionnaire.web.errors import retry_after
 from questionnaire.web.json_body import read_json_object
 from questionnaire.web.openapi import build_openapi
 from questionnaire.web.resultcache import result_json
@@ -52,7 +56,14 @@ def questionnaire() -> Response:
     return _cached_json("api.questionnaire", _questionnaire_json)
 
 
+def evaluate_limit() -> str:
+    """Requests per client address (Flask-Limiter syntax), from the config: ``API_RATE_LIMIT``."""
+    limit: str = current_app.config["API_RATE_LIMIT"]
+    return limit
+
+
 @bp.post("/evaluate")
+@limiter.limit(evaluate_limit)
 def evaluate() -> Response:
     raw = read_json_object(request)
     ruleset = current_ruleset()
@@ -66,13 +77,6 @@ def evaluate() -> Response:
 @bp.get("/openapi.json")
 def openapi() -> Response:
     return _cached_json("api.openapi", lambda: json.dumps(build_openapi(current_ruleset())))
-
-
-@bp.after_request
-def no_store(response: Response) -> Response:
-    # Results describe a person's health: no browser or proxy may keep a copy.
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def _questionnaire_json() -> str:
@@ -113,10 +117,15 @@ def error_response(error: BaseException) -> Response:
         )
     else:
         message = _message_for(code)
+    retry = retry_after(error) if code == 429 else None
+    if retry is not None:
+        message = f"Too many requests from this address. Wait {retry} seconds, then try again."
     body = ErrorBody(error=ErrorDetail(status=code, message=message))
     response = Response(body.model_dump_json(), status=code, mimetype=JSON)
     if valid_methods:
         response.headers["Allow"] = ", ".join(valid_methods)
+    if retry is not None:
+        response.headers["Retry-After"] = str(retry)
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -17,6 +17,7 @@ from questionnaire.web.config import PROJECT_ROOT, load_config
 from questionnaire.web.errors import register_error_handlers
 from questionnaire.web.links import install_link_cache
 from questionnaire.web.logfilters import install_log_filters
+from questionnaire.web.ratelimits import drop_idle_limit_check
 from questionnaire.web.requestguard import register_request_guard
 from questionnaire.web.security import register_security
 from questionnaire.web.sessions import register_sessions
@@ -60,6 +61,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     for target in BLUEPRINTS:
         module_name, _, attribute = target.partition(":")
         app.register_blueprint(getattr(importlib.import_module(module_name), attribute))
+    drop_idle_limit_check(app)
     install_link_cache(app)
     register_security(app)
     register_error_handlers(app)

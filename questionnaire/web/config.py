@@ -42,8 +42,9 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": False,
-    # Per client address, for POST /api/v1/evaluate (Flask-Limiter syntax).
+    # Per client address (Flask-Limiter syntax): POST /api/v1/evaluate, and /sheet.pdf.
     "API_RATE_LIMIT": "120 per minute",
+    "PDF_RATE_LIMIT": "20 per minute",
     "LOG_LEVEL": "INFO",
     # How many reverse proxies in front of the app to trust for X-Forwarded-* (0: none).
     "PROXY_HOPS": 0,

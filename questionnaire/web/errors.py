@@ -6,11 +6,16 @@ wraps these handlers after they are registered.
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass
 
 from flask import Flask, render_template
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, HTTPException
+
+from questionnaire.extensions import limiter
 
 
 @dataclass(frozen=True)
@@ -78,8 +83,20 @@ def handle_http_error(error: HTTPException) -> tuple[str, int, dict[str, str]]:
     valid_methods = getattr(error, "valid_methods", None)
     if code == 405 and valid_methods:
         headers["Allow"] = ", ".join(valid_methods)
+    retry = retry_after(error) if code == 429 else None
+    if retry is not None:
+        headers["Retry-After"] = str(retry)
     body, status = _render(code, page)
     return body, status, headers
+
+
+def retry_after(error: HTTPException) -> int | None:
+    """Whole seconds until the rate limit that refused this request lets it through again;
+    None when the refusal did not come from a rate limit of this app."""
+    current = limiter.current_limit
+    if not isinstance(error, RateLimitExceeded) or current is None:
+        return None
+    return max(1, math.ceil(current.window.reset_time - time.time()))
 
 
 def _render(code: int, page: ErrorPage) -> tuple[str, int]:

@@ -85,6 +85,19 @@ def build_openapi(ruleset: RuleSet) -> dict[str, Any]:
                             "The answers are not valid: one entry per problem.",
                             ref(AnswersErrorBody),
                         ),
+                        "429": {
+                            **error(
+                                "Too many requests from this client address; the limit is set "
+                                "by the operator. Wait as many seconds as Retry-After says."
+                            ),
+                            "headers": {
+                                "Retry-After": {
+                                    "description": "Seconds to wait before trying again.",
+                                    "required": True,
+                                    "schema": {"type": "integer", "minimum": 1},
+                                }
+                            },
+                        },
                     },
                 }
             },

@@ -6,9 +6,8 @@ signed session only (see ``answerstore``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from flask import (
@@ -24,9 +23,8 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
-from questionnaire.engine import AnswersError, FieldError, RuleSet
+from questionnaire.engine import AnswersError, RuleSet
 from questionnaire.engine.definition import Page
-from questionnaire.engine.result import Result
 from questionnaire.extensions import limiter
 from questionnaire.web.answerstore import (
     CHECK,
@@ -39,22 +37,20 @@ from questionnaire.web.answerstore import (
 from questionnaire.web.app import current_ruleset
 from questionnaire.web.checkanswers import check_rows
 from questionnaire.web.errors import BadInput
-from questionnaire.web.formdata import FormValue, form_values, posted_values, raw_answers
-from questionnaire.web.pageform import page_fields
-from questionnaire.web.pdf import PAPER_SIZES, html_to_pdf
-from questionnaire.web.prerender import page_controls, section_bodies
+from questionnaire.web.formdata import form_values, posted_values, raw_answers
+from questionnaire.web.pdf import PAPER_SIZES
+from questionnaire.web.prerender import section_bodies
 from questionnaire.web.progress import (
     RED_FLAGS,
     first_incomplete_page,
     first_page,
     is_page_asked,
     next_page,
-    position,
-    previous_page,
     ticked_red_flags,
 )
-from questionnaire.web.resultcache import sheet_body
-from questionnaire.web.sheetview import build_sheet, paragraphs
+from questionnaire.web.questionpage import render_question_page
+from questionnaire.web.sheetpage import render_result, sheet_pdf_bytes
+from questionnaire.web.sheetview import paragraphs
 
 bp = Blueprint("patient", __name__)
 bp.add_app_template_filter(paragraphs, "paragraphs")
@@ -84,14 +80,16 @@ def question(page_id: str) -> str | BaseResponse:
         # Every question here is hidden by earlier answers: the page is skipped.
         return redirect(_next_url(rs, page, answers, returning))
     if request.method == "GET":
-        return _render_page(rs, page, answers, returning, form_values(page.questions, answers))
+        return render_question_page(
+            rs, page, answers, returning, form_values(page.questions, answers)
+        )
 
     raw = raw_answers(page.questions, request.form)
     try:
         cleaned = rs.validate_page(page.id, raw, answers)
     except AnswersError as error:
         values = posted_values(page.questions, request.form)
-        return _render_page(rs, page, answers, returning, values, error.errors)
+        return render_question_page(rs, page, answers, returning, values, error.errors)
     answers = save_page(rs, page.id, cleaned)
     target = _next_url(rs, page, answers, returning)
     if RED_FLAGS in cleaned and ticked_red_flags(rs, answers):
@@ -133,11 +131,17 @@ def sheet() -> str | BaseResponse:
     ready = _sheet_answers(rs, load_answers(rs))
     if isinstance(ready, str):
         return redirect(ready)
-    return _render_result(rs, rs.evaluate(ready), print_mode=False)
+    return render_result(rs, rs.evaluate(ready), print_mode=False)
+
+
+def pdf_limit() -> str:
+    """PDF downloads per client address (Flask-Limiter syntax): ``PDF_RATE_LIMIT``."""
+    limit: str = current_app.config["PDF_RATE_LIMIT"]
+    return limit
 
 
 @bp.get("/sheet.pdf")
-@limiter.limit("20 per minute")  # drawing a PDF is costly
+@limiter.limit(pdf_limit)  # drawing a PDF is costly
 def sheet_pdf() -> BaseResponse:
     paper = request.args.get("paper", "a4")
     if paper not in PAPER_SIZES:
@@ -146,9 +150,8 @@ def sheet_pdf() -> BaseResponse:
     ready = _sheet_answers(rs, load_answers(rs))
     if isinstance(ready, str):
         return redirect(ready)
-    html = _render_result(rs, rs.evaluate(ready), print_mode=True)
-    static_folder = Path(current_app.static_folder or "")
-    pdf = html_to_pdf(html, static_folder, current_app.static_url_path or "/static", paper)
+    html = render_result(rs, rs.evaluate(ready), print_mode=True)
+    pdf = sheet_pdf_bytes(html, paper)
     filename = f"back-injection-questions-{date.today().isoformat()}.pdf"
     return Response(
         pdf,
@@ -170,34 +173,6 @@ def clear() -> str | BaseResponse:
         flash("Your answers have been cleared from this browser.")
         return redirect(url_for(".start"))
     return render_template("patient/clear.html")
-
-
-def _render_page(
-    rs: RuleSet,
-    page: Page,
-    answers: Mapping[str, Any],
-    returning: bool,
-    values: Mapping[str, FormValue],
-    errors: Sequence[FieldError] = (),
-) -> str:
-    previous = previous_page(rs, page.id, answers)
-    if returning:
-        back_url = url_for(".check")
-    elif previous is not None:
-        back_url = url_for(".question", page_id=previous.id)
-    else:
-        back_url = url_for(".start")
-    return render_template(
-        "patient/question.html",
-        page=page,
-        fields=page_fields(rs, page, answers),
-        controls=page_controls(rs),
-        values=values,
-        errors=list(errors),
-        error_for={error.field: error.message for error in errors},
-        position=position(rs, page.id, answers),
-        back_url=back_url,
-    )
 
 
 def _next_url(rs: RuleSet, page: Page, answers: Mapping[str, Any], returning: bool) -> str:
@@ -229,22 +204,3 @@ def _sheet_answers(rs: RuleSet, answers: Mapping[str, Any]) -> dict[str, Any] | 
                 return url_for(".question", page_id=page_id)
         first = first_page(rs, answers)
         return url_for(".question", page_id=first.id) if first else url_for(".start")
-
-
-def render_sheet(rs: RuleSet, answers: Mapping[str, Any], *, print_mode: bool) -> str:
-    """The sheet's HTML; ``print_mode`` leaves out the links and buttons (the PDF's source)."""
-    return _render_result(rs, rs.evaluate(rs.validate(answers)), print_mode=print_mode)
-
-
-def _render_result(rs: RuleSet, result: Result, *, print_mode: bool) -> str:
-    sheet = build_sheet(rs, result, date.today())
-    # On paper a link is only useful as a full address.
-    guide_url = url_for(".guide", _external=True)
-    guide_link = guide_url if print_mode else url_for(".guide")
-    return render_template(
-        "patient/sheet.html",
-        sheet=sheet,
-        body=sheet_body(rs, sheet, guide_url, guide_link),
-        paper_sizes=PAPER_SIZES,
-        print_mode=print_mode,
-    )

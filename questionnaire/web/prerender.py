@@ -71,7 +71,7 @@ class PageControls:
         parts.extend(item.ticked if item.id in chosen else item.unticked for item in items)
         parts.append(tail)
         # Every part is Markup already; Markup.join would escape each of them again for nothing.
-        return Markup("".join(parts))  # noqa: S704
+        return Markup("".join(parts))  # noqa: S704  # nosec B704
 
     def _frame(self, field: PageField) -> tuple[Markup, Markup]:
         key = (field.question.id, field.reveal)
@@ -124,7 +124,7 @@ def _once(rs: RuleSet, name: str, draw: Callable[[RuleSet], T]) -> T:
     return result
 
 
-def _macro(template: str, name: str) -> Callable[..., Markup]:
+def template_macro(template: str, name: str) -> Callable[..., Markup]:
     """A macro of a template; with autoescape on (every .html template), it returns Markup."""
     macro: Callable[..., Markup] = getattr(
         current_app.jinja_env.get_template(template).module, name
@@ -133,7 +133,7 @@ def _macro(template: str, name: str) -> Callable[..., Markup]:
 
 
 def _draw_controls(rs: RuleSet) -> PageControls:
-    draw = _macro("_form.html", "choice_item")
+    draw = template_macro("_form.html", "choice_item")
     items: dict[str, tuple[ChoiceHtml, ...]] = {}
     for question in rs.questions:
         if question.kind not in CHOICE_KINDS:
@@ -156,9 +156,9 @@ def _draw_controls(rs: RuleSet) -> PageControls:
                 )
             )
         items[question.id] = tuple(drawn)
-    return PageControls(_macro("_form.html", "question_field"), items)
+    return PageControls(template_macro("_form.html", "question_field"), items)
 
 
 def _draw_sections(rs: RuleSet) -> dict[str, Markup]:
-    draw = _macro("_guide.html", "section_body")
+    draw = template_macro("_guide.html", "section_body")
     return {section.id: draw(section.body) for section in rs.guide}

@@ -5,6 +5,7 @@ Pure functions of the rule set and the answers so far; the web views decide what
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,19 @@ class Position:
 
 def is_page_asked(rs: RuleSet, page: Page, answers: Mapping[str, Any]) -> bool:
     """A page is shown when at least one of its questions is asked."""
+    if page.id in _always_asked(rs):
+        return True
     return any(rs.is_visible(question, answers) for question in page.questions)
+
+
+@functools.lru_cache(maxsize=8)
+def _always_asked(rs: RuleSet) -> frozenset[str]:
+    """Pages with a question that is asked whatever the answers (no enable_when)."""
+    return frozenset(
+        page.id
+        for page in rs.questionnaire.pages
+        if any(question.enable_when is None for question in page.questions)
+    )
 
 
 def asked_pages(rs: RuleSet, answers: Mapping[str, Any]) -> list[Page]:

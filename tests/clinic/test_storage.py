@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError, StatementError
 from questionnaire.clinic import reference, store
 from questionnaire.clinic.models import AuditEvent, Clinic, Submission
 from questionnaire.clinic.passwords import hash_password
+from questionnaire.clinic.transactions import write_lock
 from questionnaire.extensions import db
 
 TABLES = {"clinics", "staff_users", "staff_sessions", "submissions", "audit_log"}
@@ -368,8 +369,8 @@ def test_sqlite_runs_wal_with_a_busy_timeout_and_foreign_keys(sqlite_app: Flask)
 def test_a_second_sqlite_writer_waits_instead_of_failing(sqlite_app: Flask) -> None:
     """A read-then-write transaction started while another holds the write lock must wait.
 
-    Without BEGIN IMMEDIATE the second transaction reads first and then fails at its write
-    with "database is locked", whatever the busy timeout.
+    Without BEGIN IMMEDIATE (``write_lock()``) the second transaction reads first and then
+    fails at its write with "database is locked", whatever the busy timeout.
     """
     clinic_id = store.create_clinic("north", "North Spine Clinic").id
     db.session.commit()  # this thread's session must not hold the lock itself
@@ -403,7 +404,7 @@ def test_a_second_sqlite_writer_waits_instead_of_failing(sqlite_app: Flask) -> N
     def second() -> None:
         first_has_lock.wait(5)
         try:
-            with engine.begin() as connection:
+            with write_lock(), engine.begin() as connection:
                 connection.execute(select(func.count()).select_from(Submission)).scalar()
                 connection.execute(insert(Submission), [insert_row("BBB-BBB-BBB-second")])
         except BaseException as error:  # reported below, in the test's thread

@@ -412,6 +412,7 @@ def test_openapi_documents_every_path_and_status(openapi: dict[str, Any]) -> Non
         "413",
         "415",
         "422",
+        "429",
     }
     assert paths["/api/v1/evaluate"]["post"]["requestBody"]["required"] is True
 

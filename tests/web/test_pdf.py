@@ -14,10 +14,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from patient_forms import TYPICAL
 
+from questionnaire import create_app
 from questionnaire.engine import RuleSet
+from questionnaire.web import pdf as pdf_module
 from questionnaire.web.app import current_ruleset
-from questionnaire.web.patient import render_sheet
-from questionnaire.web.pdf import StaticOnlyFetcher, render_document
+from questionnaire.web.pdf import PdfCache, StaticOnlyFetcher, render_document
+from questionnaire.web.sheetpage import render_sheet
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
 CSS_PX_PER_MM = 96 / 25.4
@@ -146,3 +148,71 @@ def test_remote_resources_in_the_page_are_skipped_not_fetched(
 
     assert len(document.pages) == 1
     assert opened == []
+
+
+# -- the cache of finished PDFs ---------------------------------------------------------------
+
+
+def test_a_sheet_downloaded_again_is_served_from_the_cache(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drawn: list[str] = []
+    draw = pdf_module.html_to_pdf
+
+    def counting(html: str, *args: Any) -> bytes:
+        drawn.append(args[-1])
+        return draw(html, *args)
+
+    monkeypatch.setattr(pdf_module, "html_to_pdf", counting)
+    with_answers(client, TYPICAL)
+
+    first = client.get("/sheet.pdf?paper=a4").data
+    again = client.get("/sheet.pdf?paper=a4").data
+    letter = client.get("/sheet.pdf?paper=letter").data
+    with_answers(client, {**TYPICAL, "diabetes": "yes"})
+    other = client.get("/sheet.pdf?paper=a4").data
+
+    assert again == first
+    assert drawn == ["a4", "letter", "a4"]
+    assert letter != first
+    assert other != first
+
+
+def test_the_pdf_cache_is_bounded_by_count_and_by_bytes() -> None:
+    cache = PdfCache(max_entries=2, max_bytes=10)
+    one, two, three = (PdfCache.key(f"<p>{n}</p>", "a4") for n in (1, 2, 3))
+
+    cache.put(one, b"1111")
+    cache.put(two, b"2222")
+    assert cache.get(one) == b"1111"  # now the most recently used
+    cache.put(three, b"3333")
+
+    assert (cache.get(one), cache.get(two), cache.get(three)) == (b"1111", None, b"3333")
+    cache.put(two, b"22222222")  # 16 bytes in all would exceed the cap: the oldest go
+    assert len(cache) == 1
+    assert cache.size_bytes <= 10
+    cache.put(one, b"x" * 11)  # larger than the whole cache: never kept
+    assert cache.get(one) is None
+
+
+def test_too_many_pdf_downloads_get_a_page_that_says_when_to_come_back(tmp_path: Path) -> None:
+    app = create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "SECRET_KEY": "test-secret-key-not-for-production",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite3'}",
+            "SECURE_COOKIES": False,
+            "RATELIMIT_ENABLED": True,
+            "PDF_RATE_LIMIT": "1 per minute",
+        }
+    )
+    client = app.test_client()
+    with_answers(client, TYPICAL)
+    assert client.get("/sheet.pdf").status_code == 200
+
+    response = client.get("/sheet.pdf")
+
+    assert response.status_code == 429
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
+    assert "Sorry, there have been too many attempts" in response.text

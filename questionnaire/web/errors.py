@@ -93,8 +93,10 @@ def handle_http_error(error: HTTPException) -> tuple[str, int, dict[str, str]]:
 def retry_after(error: HTTPException) -> int | None:
     """Whole seconds until the rate limit that refused this request lets it through again;
     None when the refusal did not come from a rate limit of this app."""
+    if not isinstance(error, RateLimitExceeded):
+        return None
     current = limiter.current_limit
-    if not isinstance(error, RateLimitExceeded) or current is None:
+    if current is None:
         return None
     return max(1, math.ceil(current.window.reset_time - time.time()))
 

@@ -16,10 +16,15 @@ MESSAGE = (
 )
 
 
+_FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
 def _has_nul() -> bool:
     if "\x00" in request.path:
         return True
-    for values in (request.args, request.form):
+    # Only form posts have form fields; reading request.form on a JSON body costs for nothing.
+    sources = (request.args, request.form) if request.mimetype in _FORM_TYPES else (request.args,)
+    for values in sources:
         for key, value in values.items(multi=True):
             if "\x00" in key or "\x00" in value:
                 return True

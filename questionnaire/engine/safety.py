@@ -3,12 +3,20 @@
 The product never tells a patient they have a condition, that they need a procedure, or that
 they should start, stop or change a medicine. These patterns catch the usual ways such a
 sentence gets written; ``check-rules`` refuses any text that matches one.
+
+A sentence that asks is not one that tells: "Ask your doctor whether you need a scan" and
+"Is this injection right for me?" are what the product should say. So the rules that catch
+telling (what a patient needs, should do or take, what is right for them) let a match pass
+when its clause asks: the sentence is a question, or "whether" or "if" comes earlier in the
+same clause. "If you take a blood thinner, you should stop it" still fails: the comma ends
+the clause that asked.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from questionnaire.engine.yamlsource import Path_
@@ -35,8 +43,16 @@ def _not_after_conditional(word: str) -> str:
     return rf"\b{word}" + "".join(rf"(?<!\b{c} {word})" for c in conditionals)
 
 
-RULES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (
+@dataclass(frozen=True)
+class SafetyRule:
+    pattern: re.Pattern[str]
+    reason: str
+    # Passes where the clause asks rather than tells (see the module's docstring).
+    tells: bool = False
+
+
+RULES: tuple[SafetyRule, ...] = (
+    SafetyRule(
         re.compile(
             _not_after_conditional("you")
             + r"(?:'ve| have| (?:probably|likely|most likely) have| are suffering from"
@@ -47,11 +63,12 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         "states that the patient has a condition",
     ),
-    (
+    SafetyRule(
         re.compile(r"\byou(?:'ll| will)? (?:need|should|must|ought to)\b", re.I),
         "tells the patient what they need or should do",
+        tells=True,
     ),
-    (
+    SafetyRule(
         re.compile(
             r"\b(?:stop|start|skip|quit|pause|halt|change|reduce|increase|double|hold off|hold)\b"
             r"(?: taking| using| your\b[\w\s-]{0,20}?\b" + _MEDICINE + r")"
@@ -59,17 +76,32 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = (
             re.I,
         ),
         "tells the patient to start, stop or change a medicine",
+        tells=True,
     ),
-    (
+    SafetyRule(
         re.compile(r"\b(?:do not|don't|never) take\b", re.I),
         "tells the patient not to take something",
+        tells=True,
     ),
-    (re.compile(r"\brecommend", re.I), "recommends something"),
-    (
+    SafetyRule(re.compile(r"\brecommend", re.I), "recommends something"),
+    SafetyRule(
         re.compile(r"\byou are (?:a |an )?(?:good |ideal |suitable )?candidate\b", re.I),
         "says who is a candidate",
     ),
-    (
+    SafetyRule(
+        re.compile(
+            r"\b(?:is|are|would be|will be)(?: (?:the|a|an))?"
+            r" (?:right|best|ideal|perfect|safe|suitable|good)"
+            r"(?: (?:choice|option|treatment|thing|step|fit|match))? for you\b"
+            r"|\byou are (?:a )?(?:good |great |perfect )?(?:fit|match) for\b"
+            r"|\b(?:will|is going to|is sure to)"
+            r" (?:(?:fix|cure|heal|end|stop|help) you\b|(?:fix|cure|heal|end|stop) your)",
+            re.I,
+        ),
+        "says what is right for the patient or promises a result",
+        tells=True,
+    ),
+    SafetyRule(
         re.compile(
             r"\byour diagnosis is\b|\byou (?:are|were|have been) diagnosed\b|"
             + _not_after_conditional("your")
@@ -78,7 +110,7 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         "states a diagnosis",
     ),
-    (
+    SafetyRule(
         re.compile(
             r"\byou (?:are|were) (?:not )?(?:eligible|suitable)\b"
             r"|\byou (?:do not |don't )?qualify\b",
@@ -88,15 +120,36 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
 )
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_CLAUSE_END = re.compile(r"[,;:()]")
+_ASKING = re.compile(r"\b(?:whether|if)\b", re.I)
+
 
 def lint_text(text: str) -> list[str]:
     """The reasons this text breaks the safety rules (empty when it is fine)."""
     found = []
-    for pattern, reason in RULES:
-        match = pattern.search(text)
-        if match:
-            found.append(f"{reason}: '{match.group(0).strip()}'")
+    for rule in RULES:
+        for sentence in _SENTENCE_END.split(text):
+            match = next(
+                (
+                    m
+                    for m in rule.pattern.finditer(sentence)
+                    if not (rule.tells and _asks(sentence, m.start()))
+                ),
+                None,
+            )
+            if match is not None:
+                found.append(f"{rule.reason}: '{match.group(0).strip()}'")
+                break
     return found
+
+
+def _asks(sentence: str, start: int) -> bool:
+    """Whether the clause around ``start`` asks: a question, or after "whether" or "if"."""
+    if sentence.rstrip().endswith("?"):
+        return True
+    clause = _CLAUSE_END.split(sentence[:start])[-1]
+    return _ASKING.search(clause) is not None
 
 
 def patient_texts(data: Any, path: Path_ = ()) -> Iterator[tuple[Path_, str]]:

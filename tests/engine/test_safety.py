@@ -216,6 +216,7 @@ def test_the_lint_reads_what_patients_read_and_skips_reviewer_notes() -> None:
     }
 
 
+RIGHT_FOR_YOU = "says what is right for the patient or promises a result"
 UNSAFE = [
     ("You have a herniated disc.", "states that the patient has a condition"),
     ("You've got sciatica.", "states that the patient has a condition"),
@@ -264,6 +265,27 @@ UNSAFE = [
     ("You are a good candidate for this injection.", "says who is a candidate"),
     ("You are not eligible for an injection.", "decides eligibility"),
     ("You qualify for radiofrequency ablation.", "decides eligibility"),
+    ("This injection is right for you.", RIGHT_FOR_YOU),
+    ("A nerve block is the right choice for you.", RIGHT_FOR_YOU),
+    ("An epidural would be the best option for you.", RIGHT_FOR_YOU),
+    ("Back shots are safe for you.", RIGHT_FOR_YOU),
+    ("You are a good fit for this procedure.", RIGHT_FOR_YOU),
+    ("The injection will fix your back.", RIGHT_FOR_YOU),
+    ("This shot is going to help you.", RIGHT_FOR_YOU),
+    # A comma ends the clause that asked: what follows tells.
+    (
+        "If you take a blood thinner, you should stop it before the shot.",
+        "tells the patient what they need or should do",
+    ),
+    (
+        "Whatever your doctor says, stop taking your tablets.",
+        "tells the patient to start, stop or change a medicine",
+    ),
+    # Each sentence is read on its own: a question before does not excuse an order after.
+    (
+        "Is this your first injection? You need to rest for a day.",
+        "tells the patient what they need or should do",
+    ),
 ]
 
 SAFE = [
@@ -283,6 +305,13 @@ SAFE = [
     "Ask what your pain is caused by, and how to find out.",
     "The nerve stops sending pain signals for a while.",
     "Take your time to decide.",
+    # Asking is what the product is for.
+    "Ask your doctor whether you need a scan first.",
+    "Ask your doctor if you should stop your blood thinner, and for how long.",
+    "Ask whether this injection is right for you.",
+    "Is a nerve block the best option for me?",
+    "Should I stop taking my tablets before the shot?",
+    "The shot can help your doctor see where the pain comes from.",
 ]
 
 

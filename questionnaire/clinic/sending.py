@@ -38,9 +38,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from questionnaire.clinic import store
 from questionnaire.clinic.reference import spell_reference
 from questionnaire.engine import AnswersError
-from questionnaire.extensions import db, limiter
+from questionnaire.extensions import db
 from questionnaire.web.answerstore import CLINIC_SLUG, load_answers
 from questionnaire.web.app import current_ruleset
+from questionnaire.web.ratelimits import rate_limited
 
 bp = Blueprint("sending", __name__)
 bp.add_app_template_filter(spell_reference, "spell_reference")
@@ -273,7 +274,7 @@ def start(clinic_slug: str) -> ResponseReturnValue:
 
 
 @bp.route("/send", methods=["GET", "POST"])
-@limiter.limit("30 per minute", methods=["POST"])
+@rate_limited("30 per minute", methods=["POST"])
 def send() -> ResponseReturnValue:
     clinic = _clinic(session.get(CLINIC_SLUG))
     if clinic is None:

@@ -16,7 +16,7 @@ from flask import Blueprint, Flask, Response, current_app, json, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from questionnaire.engine import AnswersError
-from questionnaire.extensions import csrf, limiter
+from questionnaire.extensions import csrf
 from questionnaire.web.api_models import (
     AnswersErrorBody,
     ErrorBody,
@@ -28,6 +28,7 @@ from questionnaire.web.app import current_ruleset
 from questionnaire.web.errors import retry_after
 from questionnaire.web.json_body import read_json_object
 from questionnaire.web.openapi import build_openapi
+from questionnaire.web.ratelimits import rate_limited
 from questionnaire.web.resultcache import result_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -63,7 +64,7 @@ def evaluate_limit() -> str:
 
 
 @bp.post("/evaluate")
-@limiter.limit(evaluate_limit)
+@rate_limited(evaluate_limit)
 def evaluate() -> Response:
     raw = read_json_object(request)
     ruleset = current_ruleset()

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import limits
 from flask import Flask
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -60,6 +61,7 @@ ENVIRONMENT = {
     "LOG_LEVEL": "LOG_LEVEL",
     "PROXY_HOPS": "PROXY_HOPS",
 }
+RATE_LIMIT_KEYS = ("API_RATE_LIMIT", "PDF_RATE_LIMIT")
 _BOOLEAN_KEYS = {"SECURE_COOKIES"}
 _INTEGER_KEYS = {"PROXY_HOPS"}
 _TRUE = {"1", "true", "yes", "on"}
@@ -120,11 +122,25 @@ def _finish(app: Flask) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = uri
     if app.config.get("REDIS_URL") and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
         app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+    for key in RATE_LIMIT_KEYS:
+        _check_rate_limit(key, app.config[key])
     secure = bool(app.config["SECURE_COOKIES"])
     app.config["SESSION_COOKIE_SECURE"] = secure
     app.config["REMEMBER_COOKIE_SECURE"] = secure
     # The __Host- prefix pins the cookie to this host and path "/", and needs Secure.
     app.config["SESSION_COOKIE_NAME"] = "__Host-session" if secure else "session"
+
+
+def _check_rate_limit(key: str, value: object) -> None:
+    try:
+        if isinstance(value, str) and len(limits.parse_many(value)) == 1:
+            return
+    except ValueError:
+        pass
+    raise ConfigError(
+        f"{key}={value!r} is not allowed: write a rate limit as '<count> per <second, minute, "
+        "hour or day>', for example '60 per minute'"
+    )
 
 
 def _instance_secret(path: Path) -> str:

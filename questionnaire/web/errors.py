@@ -16,6 +16,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, HTTPException
 
 from questionnaire.extensions import limiter
+from questionnaire.web.ratelimits import RateLimited
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,8 @@ def handle_http_error(error: HTTPException) -> tuple[str, int, dict[str, str]]:
 def retry_after(error: HTTPException) -> int | None:
     """Whole seconds until the rate limit that refused this request lets it through again;
     None when the refusal did not come from a rate limit of this app."""
+    if isinstance(error, RateLimited):
+        return error.wait_seconds
     if not isinstance(error, RateLimitExceeded):
         return None
     current = limiter.current_limit

@@ -60,6 +60,12 @@ def split_at(html: str, markers: Sequence[str]) -> Frame:
     return Frame(tuple(pieces))
 
 
+def site_root() -> tuple[str, str, str]:
+    """What a drawn page's links depend on besides its path: scheme, host and mount point.
+    Part of every frame's shape; cheaper to read than ``request.url_root``."""
+    return (request.scheme, request.host, request.root_path)
+
+
 def draw_frame(draw: Callable[[Sequence[Markup]], str], slots: int) -> Frame:
     """Draw a page with a marker in each slot and split it there; ``draw`` gets the markers."""
     markers = slot_markers(slots)

@@ -25,7 +25,6 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from questionnaire.engine import AnswersError, RuleSet
 from questionnaire.engine.definition import Page
-from questionnaire.extensions import limiter
 from questionnaire.web.answerstore import (
     CHECK,
     after_urgent,
@@ -49,6 +48,7 @@ from questionnaire.web.progress import (
     ticked_red_flags,
 )
 from questionnaire.web.questionpage import render_question_page
+from questionnaire.web.ratelimits import rate_limited
 from questionnaire.web.sheetpage import render_result, sheet_pdf_bytes
 from questionnaire.web.sheetview import paragraphs
 
@@ -141,7 +141,7 @@ def pdf_limit() -> str:
 
 
 @bp.get("/sheet.pdf")
-@limiter.limit(pdf_limit)  # drawing a PDF is costly
+@rate_limited(pdf_limit)  # drawing a PDF is costly
 def sheet_pdf() -> BaseResponse:
     paper = request.args.get("paper", "a4")
     if paper not in PAPER_SIZES:

@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from flask import current_app, render_template, request, url_for
+from flask import current_app, render_template, url_for
 from markupsafe import Markup, escape
 
 from questionnaire.engine import FieldError, RuleSet
 from questionnaire.engine.definition import Page
 from questionnaire.web.csrftoken import csrf_token
 from questionnaire.web.formdata import FormValue
-from questionnaire.web.frames import frame_cache
+from questionnaire.web.frames import frame_cache, site_root
 from questionnaire.web.pageform import PageField, page_fields
 from questionnaire.web.prerender import page_controls
 from questionnaire.web.progress import position, previous_page
@@ -70,7 +70,7 @@ def render_question_page(
         tuple((field.question.id, field.reveal) for field in fields),
         where,
         back_url,
-        request.url_root,
+        site_root(),
     )
     frame = frame_cache().get(shape, draw, slots=1 + len(fields))
     answers_html = [controls.draw(field, values.get(field.question.id)) for field in fields]

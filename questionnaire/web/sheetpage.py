@@ -12,12 +12,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from flask import current_app, render_template, request, url_for
+from flask import current_app, render_template, url_for
 from markupsafe import Markup
 
 from questionnaire.engine import RuleSet
 from questionnaire.engine.result import Result
-from questionnaire.web.frames import draw_frame
+from questionnaire.web.frames import draw_frame, site_root
 from questionnaire.web.pdf import PAPER_SIZES, PdfCache, cached_pdf, html_to_pdf
 from questionnaire.web.prerender import template_macro
 from questionnaire.web.resultcache import result_memo, sheet_body
@@ -43,7 +43,7 @@ def render_result(rs: RuleSet, result: Result, *, print_mode: bool) -> str:
     def draw(markers: Sequence[Markup]) -> str:
         return _draw_sheet(rs, result, today, print_mode=False, send_link=markers[0])
 
-    shape = ("sheet-page", rs.sha256, today, request.url_root)
+    shape = ("sheet-page", rs.sha256, today, site_root())
     frame = result_memo().get(result, shape, lambda: draw_frame(draw, slots=1))
     return frame.fill([_send_link()])
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import DDL, Table, event
 
@@ -68,6 +68,28 @@ def write_audit(
     ``submission_view`` or ``export_csv``; ``detail`` is at most 500 characters and must
     never contain patient data (names, answers, dates of birth).
     """
+    # Imported here because models.py imports this module for the triggers.
+    from questionnaire.clinic.models import AuditEvent
+
+    event_row = AuditEvent(
+        **audit_values(
+            action, user_id=user_id, clinic_id=clinic_id, record_id=record_id, detail=detail
+        )
+    )
+    db.session.add(event_row)
+    return event_row
+
+
+def audit_values(
+    action: str,
+    *,
+    user_id: int | None = None,
+    clinic_id: int | None = None,
+    record_id: str | int | None = None,
+    detail: str | None = None,
+) -> dict[str, Any]:
+    """The columns of one audit row, checked as ``write_audit`` checks them; for a caller
+    that inserts the row itself, in its own transaction."""
     if not _ACTION.match(action):
         raise ValueError(
             f"audit action {action!r} is not allowed: use 1-64 lower-case letters, digits "
@@ -75,16 +97,11 @@ def write_audit(
         )
     if detail is not None and len(detail) > DETAIL_MAX:
         raise ValueError(f"audit detail has {len(detail)} characters; at most {DETAIL_MAX}")
-    # Imported here because models.py imports this module for the triggers.
-    from questionnaire.clinic.models import AuditEvent
-
-    event_row = AuditEvent(
-        at=datetime.now(UTC),
-        user_id=user_id,
-        clinic_id=clinic_id,
-        action=action,
-        record_id=None if record_id is None else str(record_id),
-        detail=detail,
-    )
-    db.session.add(event_row)
-    return event_row
+    return {
+        "at": datetime.now(UTC),
+        "user_id": user_id,
+        "clinic_id": clinic_id,
+        "action": action,
+        "record_id": None if record_id is None else str(record_id),
+        "detail": detail,
+    }

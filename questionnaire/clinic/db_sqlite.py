@@ -60,6 +60,8 @@ def configure_engine(engine: Engine) -> None:
 
     event.listen(engine, "connect", on_connect)
     event.listen(engine, "begin", _on_begin)
+    event.listen(engine, "commit", _on_end)
+    event.listen(engine, "rollback", _on_end)
     event.listen(engine, "checkin", _on_checkin)
     event.listen(engine, "close", _on_close)
 
@@ -75,9 +77,11 @@ class WriterLock:
     """An exclusive lock on a file, one per connection, held while its transaction writes.
 
     Writers of every process queue on it before ``BEGIN IMMEDIATE``, so SQLite's lock is
-    free when they get there. The kernel hands the lock on as soon as it is released;
-    SQLite's own busy handler, where writers would otherwise wait, sleeps in steps of up to
-    100 ms and lets a writer that has just arrived overtake one that has waited long.
+    nearly always free when they get there. The kernel hands the lock on as soon as it is
+    released; SQLite's own busy handler, where writers would otherwise wait, sleeps in steps
+    of up to 100 ms and lets a writer that has just arrived overtake one that has waited long.
+    It is released as the transaction's COMMIT or ROLLBACK starts: the next writer then waits
+    at most for that statement, in SQLite's busy handler.
     """
 
     def __init__(self, path: str) -> None:
@@ -122,8 +126,14 @@ def _on_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
+def _on_end(connection: Connection) -> None:
+    lock: WriterLock | None = connection.info.get(_LOCK)
+    if lock is not None:
+        lock.release()
+
+
 def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
-    # Back in the pool means the transaction has ended, committed or rolled back.
+    # Back in the pool means the transaction has ended, whatever happened to it.
     lock: WriterLock | None = record.info.get(_LOCK)
     if lock is not None:
         lock.release()

@@ -17,13 +17,25 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, true, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    tuple_,
+)
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import defer, make_transient_to_detached
 
-from questionnaire.clinic.audit import write_audit
+from questionnaire.clinic.audit import audit_values, write_audit
 from questionnaire.clinic.models import (
     ROLES,
+    AuditEvent,
     Clinic,
     StaffUser,
     Submission,
@@ -48,6 +60,8 @@ _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 # Sorts after every character a name can hold, so [prefix, prefix + _TOP) is a prefix range.
 _TOP = "\U0010ffff"
+_INSERT_AUDIT = insert(AuditEvent.__table__)
+_INSERT_SUBMISSION = insert(Submission.__table__).returning(Submission.__table__.c.id)
 
 
 class StoreError(ValueError):
@@ -193,28 +207,38 @@ def create_submission(new: NewSubmission) -> tuple[Submission, bool]:
     The new submission comes back loaded: reading it costs no query.
     """
     flags = compute_flags(new.answers, new.result)
+    values = {
+        "clinic_id": new.clinic_id,
+        "idempotency_key": new.idempotency_key,
+        "patient_name": new.patient_name,
+        "patient_name_search": name_search_key(new.patient_name),
+        "date_of_birth": new.date_of_birth,
+        "appointment_date": new.appointment_date,
+        "answers": new.answers,
+        "result": new.result,
+        "ruleset_version": new.ruleset_version,
+        "ruleset_sha256": new.ruleset_sha256,
+        "created_at": utcnow(),
+        **{f"flag_{name}": value for name, value in flags.items()},
+        # Every column, so the object made from this row is complete (see _stored).
+        "reviewed_at": None,
+        "reviewed_by_id": None,
+        "review_note": None,
+    }
     for _attempt in range(REFERENCE_ATTEMPTS):
-        # The insert itself checks the key: a used key, like a taken reference, fails the
-        # unique constraint, which is cheaper than asking first on every send.
-        submission = Submission(
-            clinic_id=new.clinic_id,
-            reference=new_reference(),
-            idempotency_key=new.idempotency_key,
-            patient_name=new.patient_name,
-            patient_name_search=name_search_key(new.patient_name),
-            date_of_birth=new.date_of_birth,
-            appointment_date=new.appointment_date,
-            answers=new.answers,
-            result=new.result,
-            ruleset_version=new.ruleset_version,
-            ruleset_sha256=new.ruleset_sha256,
-            created_at=utcnow(),
-            **{f"flag_{name}": value for name, value in flags.items()},
-        )
+        row = {**values, "reference": new_reference()}
+        # Two plain INSERTs, the first also checking the key: a used key, like a taken
+        # reference, fails a unique constraint. Every send runs this while other writers
+        # wait for the lock, and the ORM's unit of work would take as long again.
         try:
-            with writing(keep_loaded=True):
-                _insert(submission)
-                write_audit("submission_create", clinic_id=new.clinic_id, record_id=submission.id)
+            with writing():
+                submission_id = _insert(row)
+                db.session.execute(
+                    _INSERT_AUDIT,
+                    audit_values(
+                        "submission_create", clinic_id=new.clinic_id, record_id=submission_id
+                    ),
+                )
         except IntegrityError:
             # Either this key was used before (or by a request that won the race), or the
             # random reference is taken; the first returns that submission, the second retries.
@@ -222,19 +246,25 @@ def create_submission(new: NewSubmission) -> tuple[Submission, bool]:
             if existing is not None:
                 return existing, False
             continue
-        return submission, True
+        return _stored(submission_id, row), True
     raise StoreError("could not find an unused reference code; try again")
 
 
-def _insert(submission: Submission) -> None:
+def _insert(row: dict[str, Any]) -> int:
     if in_unit_of_work():
         # Inside a caller's writing() block a failed insert must leave the caller's work
         # intact, so it gets a savepoint; on its own, the whole transaction is retried.
         with db.session.begin_nested():
-            db.session.add(submission)
-        return
+            return int(db.session.execute(_INSERT_SUBMISSION, row).scalar_one())
+    return int(db.session.execute(_INSERT_SUBMISSION, row).scalar_one())
+
+
+def _stored(submission_id: int, row: dict[str, Any]) -> Submission:
+    """The submission just inserted as ``row``, in the session as if read back."""
+    submission = Submission(id=submission_id, **row)
+    make_transient_to_detached(submission)
     db.session.add(submission)
-    db.session.flush()
+    return submission
 
 
 def _by_idempotency_key(clinic_id: int, key: str) -> Submission | None:

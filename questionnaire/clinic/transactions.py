@@ -8,9 +8,9 @@ lock when it begins (see ``db_sqlite``). A second writer then waits its turn ins
 failing: a transaction that has read first cannot wait for the lock, because its snapshot
 may already be older than another writer's commit.
 
-A request that has read something and then writes ends its read transaction first; the
-objects it loaded keep their values (they are what it decided on) and are read again, under
-the lock, only where the block touches an attribute that the commit has expired.
+A request that has read something and then writes ends its read transaction first. The
+objects it loaded keep their values, since nothing was changed: they are what the request
+decided on. The write's own commit expires them as usual.
 """
 
 from __future__ import annotations
@@ -57,13 +57,10 @@ def write_lock() -> Iterator[None]:
 
 
 @contextmanager
-def writing(*, keep_loaded: bool = False) -> Iterator[None]:
+def writing() -> Iterator[None]:
     """Run the block as one transaction that writes; commit at the end, roll back on error.
 
-    A ``writing()`` inside another joins it: the outermost block commits. With
-    ``keep_loaded`` the session's objects are not expired by the commit, so reading what the
-    block has just stored costs no query; use it when the block loads nothing that another
-    writer could change afterwards and the caller needs to see.
+    A ``writing()`` inside another joins it: the outermost block commits.
     """
     if _IN_UNIT.get():
         yield
@@ -75,15 +72,13 @@ def writing(*, keep_loaded: bool = False) -> Iterator[None]:
                 "objects were changed before writing() began; make every change inside "
                 "'with writing():' so that it is written under the write lock"
             )
-        # The read snapshot may be stale and could not take the lock: end it, keeping what
-        # was loaded, since nothing was changed.
-        _commit(session, expire=False)
+        _end_read(session)
     unit = _IN_UNIT.set(True)
     try:
         with write_lock():
             try:
                 yield
-                _commit(session, expire=not keep_loaded)
+                session.commit()
             except BaseException:
                 session.rollback()
                 raise
@@ -91,10 +86,9 @@ def writing(*, keep_loaded: bool = False) -> Iterator[None]:
         _IN_UNIT.reset(unit)
 
 
-def _commit(session: Session, *, expire: bool) -> None:
-    if expire:
-        session.commit()
-        return
+def _end_read(session: Session) -> None:
+    """End a transaction that has only read: its snapshot may be stale and could not take
+    the lock. What it loaded is kept, since nothing was changed."""
     default = session.expire_on_commit
     session.expire_on_commit = False
     try:

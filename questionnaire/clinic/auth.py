@@ -3,6 +3,8 @@
 The Flask session holds only a random token; the ``staff_sessions`` row is keyed by its
 sha256, so ending the row (sign-out, timeout, a disabled account) ends every copy of the
 cookie. Failed attempts and lockouts live in the database, so they count across instances.
+Each TOTP code is accepted once: the account keeps the time step of the last code accepted,
+and only a code of a later step is taken after it.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ import hashlib
 import io
 import re
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import wraps
-from typing import Any, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 from urllib.parse import urlsplit
 
 import pyotp
@@ -34,7 +37,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import update
+from sqlalchemy import CursorResult, or_, update
 
 from questionnaire.clinic import store
 from questionnaire.clinic.audit import write_audit
@@ -47,7 +50,8 @@ from questionnaire.clinic.passwords import (
     verify_password,
 )
 from questionnaire.clinic.transactions import writing
-from questionnaire.extensions import db, limiter, login_manager
+from questionnaire.extensions import db, login_manager
+from questionnaire.web.ratelimits import rate_limited
 
 bp = Blueprint("clinic_auth", __name__, url_prefix="/clinic")
 
@@ -59,6 +63,8 @@ PENDING_LIFETIME = timedelta(minutes=5)
 # last_seen_at is written at most this often, not on every request.
 TOUCH_INTERVAL = timedelta(minutes=1)
 TOTP_ISSUER = "Back injection questionnaire"
+# Codes of one step either side of now are taken: a phone's clock may be a little off.
+TOTP_VALID_WINDOW = 1
 PENDING_KEY = "pending_login"
 _EMAIL_SHAPE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
@@ -241,7 +247,7 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per minute", methods=["POST"])
+@rate_limited("10 per minute", methods=["POST"])
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("clinic.index"))
@@ -372,13 +378,59 @@ def _code_error(code: str) -> str | None:
     return None
 
 
-def _code_matches(secret: str, code: str) -> bool:
-    # One step either side allows for a clock a little off on the phone.
-    return pyotp.TOTP(secret).verify(code, valid_window=1)
+def totp_time() -> float:
+    """Now, in seconds since the epoch: the clock that TOTP time steps are counted on."""
+    return time.time()
+
+
+def _matched_step(secret: str, code: str) -> int | None:
+    """The time step whose code is ``code``, within the valid window around now, or None.
+
+    Every step in the window is compared, each in constant time, as ``TOTP.verify`` does; if
+    two steps share the code, the later one is taken, so the same digits cannot pass twice.
+    """
+    totp = pyotp.TOTP(secret)
+    now = totp.timecode(totp_time())
+    matched = None
+    for step in range(now - TOTP_VALID_WINDOW, now + TOTP_VALID_WINDOW + 1):
+        if pyotp.utils.strings_equal(code, totp.generate_otp(step)):
+            matched = step
+    return matched
+
+
+CodeOutcome = Literal["accepted", "wrong", "used"]
+
+
+def _use_code(user: StaffUser, secret: str, code: str) -> CodeOutcome:
+    """Accept ``code`` if it is right and of a later time step than the last code accepted.
+
+    "used" is a right code whose step, or a later one, was accepted before: a replay, or the
+    same code sent twice at once. The step is claimed by one conditional UPDATE, so of two
+    requests with the same code only one changes the row. Joins the caller's ``writing()``.
+    """
+    step = _matched_step(secret, code)
+    if step is None:
+        return "wrong"
+    with writing():
+        result = db.session.execute(
+            update(StaffUser)
+            .where(
+                StaffUser.id == user.id,
+                or_(StaffUser.totp_last_step.is_(None), StaffUser.totp_last_step < step),
+            )
+            .values(totp_last_step=step),
+            execution_options={"synchronize_session": False},
+        )
+        return "accepted" if cast(CursorResult[Any], result).rowcount == 1 else "used"
+
+
+def _failure_detail(outcome: CodeOutcome) -> str:
+    # Only the audit trail tells the two apart; the person signing in sees the same answer.
+    return "code already used" if outcome == "used" else "bad code"
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
-@limiter.limit("10 per minute", methods=["POST"])
+@rate_limited("10 per minute", methods=["POST"])
 def login_code() -> ResponseReturnValue:
     user, next_url = _pending_user()
     if user is None:
@@ -391,9 +443,11 @@ def login_code() -> ResponseReturnValue:
     problem = _code_error(code)
     if problem is not None:
         return render_template("clinic/login_code.html", errors=[FormError("code", problem)]), 400
-    if _code_matches(user.totp_secret, code):
+    # A code used before gets the answer a wrong code gets, and counts as a failure too.
+    outcome = _use_code(user, user.totp_secret, code)
+    if outcome == "accepted":
         return _complete_sign_in(user, next_url)
-    record_failure(user, "bad code")
+    record_failure(user, _failure_detail(outcome))
     if _is_locked(user):
         return _restart_sign_in(NOT_RECOGNISED)
     return render_template(
@@ -402,7 +456,7 @@ def login_code() -> ResponseReturnValue:
 
 
 @bp.route("/totp/setup", methods=["GET", "POST"])
-@limiter.limit("10 per minute", methods=["POST"])
+@rate_limited("10 per minute", methods=["POST"])
 def totp_setup() -> ResponseReturnValue:
     user, next_url = _pending_user()
     if user is None:
@@ -419,13 +473,15 @@ def totp_setup() -> ResponseReturnValue:
     if request.method == "POST":
         code = _clean_code(_form(CodeForm, ("code",)).code)
         problem = _code_error(code)
-        if problem is None and _code_matches(secret, code):
-            with writing():
-                user.totp_confirmed_at = utcnow()
-                write_audit("totp_confirmed", user_id=user.id, clinic_id=user.clinic_id)
-            return _complete_sign_in(user, next_url)
         if problem is None:
-            record_failure(user, "bad code")
+            with writing():
+                outcome = _use_code(user, secret, code)
+                if outcome == "accepted":
+                    user.totp_confirmed_at = utcnow()
+                    write_audit("totp_confirmed", user_id=user.id, clinic_id=user.clinic_id)
+            if outcome == "accepted":
+                return _complete_sign_in(user, next_url)
+            record_failure(user, _failure_detail(outcome))
             if _is_locked(user):
                 return _restart_sign_in(NOT_RECOGNISED)
             problem = "That code is not right. Enter the code your app shows now"

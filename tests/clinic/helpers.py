@@ -1,7 +1,9 @@
 """Clinics, staff, submissions and signing in, for the clinic tests (and anyone else's).
 
 ``login(client, email, password)`` goes through the real sign-in pages, TOTP step included:
-it reads the account's secret from the database and types the current code.
+it reads the account's secret from the database and types the current code. Each code is
+accepted once, so when the current one has been used it waits for the next, which here means
+moving on the clock that sign-in counts time steps on (``totp_clock`` in tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from questionnaire.clinic import store
+from questionnaire.clinic import auth, store
 from questionnaire.clinic.models import StaffUser, Submission, utcnow
 from questionnaire.clinic.passwords import hash_password
 from questionnaire.extensions import db
 
 PASSWORD = "violet anchor mountain 7719"
+TOTP_STEP_SECONDS = 30
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 # A complete answer set that raises no flag.
@@ -113,11 +116,42 @@ def csrf_token(client: FlaskClient, path: str) -> str:
     return match.group(1)
 
 
-def current_code(app: Flask, email: str) -> str:
+def _totp_state(app: Flask, email: str) -> tuple[pyotp.TOTP, int | None]:
+    """The account's TOTP generator and the time step of the last code accepted."""
     with app.app_context():
         user = db.session.scalar(db.select(StaffUser).where(StaffUser.email == email.lower()))
         assert user is not None and user.totp_secret, f"{email} has no sign-in code secret"
-        return pyotp.TOTP(user.totp_secret).now()
+        return pyotp.TOTP(user.totp_secret), user.totp_last_step
+
+
+def totp_step() -> int:
+    """The time step now, on the clock sign-in counts steps on."""
+    return int(auth.totp_time()) // TOTP_STEP_SECONDS
+
+
+def code_at(app: Flask, email: str, steps: int = 0) -> str:
+    """The account's code ``steps`` time steps from now: 0 is the code its authenticator app
+    shows now, -1 the one before, 1 the next one."""
+    totp, _ = _totp_state(app, email)
+    return str(totp.generate_otp(totp_step() + steps))
+
+
+def wait_for_next_code(steps: int = 1) -> None:
+    """Let ``steps`` codes go by, without sleeping: the sign-in clock moves on 30 s a step."""
+    clock = auth.totp_time
+    advance = getattr(clock, "advance", None)
+    assert advance is not None, "the TOTP clock of tests/conftest.py (totp_clock) is not in place"
+    advance(steps * TOTP_STEP_SECONDS)
+
+
+def current_code(app: Flask, email: str) -> str:
+    """The code a person would type now: the one the app shows, or, when that one has been
+    accepted already, the next one, after waiting for it."""
+    _, last_step = _totp_state(app, email)
+    step = totp_step()
+    if last_step is not None and step <= last_step:
+        wait_for_next_code(last_step + 1 - step)
+    return code_at(app, email)
 
 
 def submit_password(client: FlaskClient, email: str, password: str) -> TestResponse:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from flask.testing import FlaskClient
 from helpers import (
     PASSWORD,
     Account,
+    code_at,
     csrf_token,
     current_code,
     login,
@@ -22,10 +25,12 @@ from helpers import (
     make_clinic,
     make_staff,
     submit_password,
+    wait_for_next_code,
 )
+from werkzeug.test import TestResponse
 
 from questionnaire import create_app
-from questionnaire.clinic import passwords
+from questionnaire.clinic import auth, passwords
 from questionnaire.clinic.auth import NOT_RECOGNISED, PENDING_KEY
 from questionnaire.clinic.models import AuditEvent, StaffSession, StaffUser
 from questionnaire.clinic.passwords import check_password_policy, common_passwords
@@ -394,6 +399,189 @@ def test_first_sign_in_sets_up_the_code(app: Flask, client: FlaskClient, clinic_
     assert submit_password(client, account.email, account.password).headers["Location"] == (
         "/clinic/login/code"
     )
+
+
+# --- each code works once ----------------------------------------------------------------
+
+
+def send_code(client: FlaskClient, code: str, path: str = "/clinic/login/code") -> TestResponse:
+    token = csrf_token(client, path)
+    return client.post(path, data={"csrf_token": token, "code": code})
+
+
+def other_than(code: str) -> str:
+    return f"{(int(code) + 500_000) % 1_000_000:06d}"
+
+
+def code_of_step(app: Flask, email: str, step: int) -> str:
+    secret = user_row(app, email).totp_secret
+    assert secret is not None
+    return str(pyotp.TOTP(secret).generate_otp(step))
+
+
+def last_step(app: Flask, email: str) -> int:
+    step = user_row(app, email).totp_last_step
+    assert step is not None, f"no code of {email} has been accepted"
+    return step
+
+
+def test_a_code_signs_in_once_and_the_next_code_again(
+    app: Flask, client: FlaskClient, nurse: Account
+) -> None:
+    code = current_code(app, nurse.email)
+    submit_password(client, nurse.email, nurse.password)
+    assert send_code(client, code).status_code == 302
+    assert code_of_step(app, nurse.email, last_step(app, nurse.email)) == code
+    logout(client)
+
+    # Seen over a shoulder and typed again within its 30 seconds: refused like a wrong code.
+    submit_password(client, nurse.email, nurse.password)
+    replayed = send_code(client, code)
+    wrong = send_code(client, other_than(code))
+    assert replayed.status_code == wrong.status_code == 400
+    assert NOT_RECOGNISED in replayed.get_data(as_text=True)
+    assert without_tokens(replayed.get_data(as_text=True)) == without_tokens(
+        wrong.get_data(as_text=True)
+    )
+    assert not signed_in(client)
+    assert user_row(app, nurse.email).failed_logins == 2
+    assert [r.detail for r in audit_rows(app, "login_failure")] == [
+        "code already used",
+        "bad code",
+    ]
+
+    wait_for_next_code()
+    submit_password(client, nurse.email, nurse.password)
+    assert send_code(client, code_at(app, nurse.email)).status_code == 302
+    assert signed_in(client)
+    assert user_row(app, nurse.email).failed_logins == 0
+
+
+def test_a_code_older_than_the_last_one_accepted_is_refused(
+    app: Flask, client: FlaskClient, nurse: Account
+) -> None:
+    # A phone whose clock runs ahead shows the next code; it is inside the window, so it works.
+    now, ahead = code_at(app, nurse.email), code_at(app, nurse.email, 1)
+    submit_password(client, nurse.email, nurse.password)
+    assert send_code(client, ahead).status_code == 302
+    logout(client)
+
+    # The code of now is right and inside the window too, but older than the one accepted.
+    submit_password(client, nurse.email, nurse.password)
+    response = send_code(client, now)
+    assert response.status_code == 400
+    assert NOT_RECOGNISED in response.get_data(as_text=True)
+    assert not signed_in(client)
+    assert [r.detail for r in audit_rows(app, "login_failure")] == ["code already used"]
+
+    # Once the clock has caught up, the code shown early is still the one used.
+    used = last_step(app, nurse.email)
+    wait_for_next_code()
+    assert send_code(client, code_of_step(app, nurse.email, used)).status_code == 400
+    assert send_code(client, code_of_step(app, nurse.email, used + 1)).status_code == 302
+
+
+def test_replayed_codes_count_towards_lockout(
+    app: Flask, client: FlaskClient, nurse: Account
+) -> None:
+    code = current_code(app, nurse.email)
+    login(client, nurse.email, nurse.password)
+    logout(client)
+    submit_password(client, nurse.email, nurse.password)
+    for attempt in range(5):
+        response = send_code(client, code)
+        if attempt < 4:
+            assert response.status_code == 400
+    assert response.headers["Location"] == "/clinic/login"
+    assert user_row(app, nurse.email).locked_until is not None
+    assert [r.detail for r in audit_rows(app, "login_failure")][-1] == "code already used; locked"
+
+
+def test_the_code_that_confirmed_set_up_cannot_sign_in_again(
+    app: Flask, client: FlaskClient, clinic_id: int
+) -> None:
+    account = make_staff(app, clinic_id, "new.starter@alpha.example.org", totp=False)
+    submit_password(client, account.email, account.password)
+    client.get("/clinic/totp/setup")  # makes the secret
+    code = current_code(app, account.email)
+    assert send_code(client, code, "/clinic/totp/setup").status_code == 302
+    assert code_of_step(app, account.email, last_step(app, account.email)) == code
+    logout(client)
+
+    submit_password(client, account.email, account.password)
+    response = send_code(client, code)
+    assert response.status_code == 400
+    assert NOT_RECOGNISED in response.get_data(as_text=True)
+    assert not signed_in(client)
+    assert user_row(app, account.email).failed_logins == 1
+
+    wait_for_next_code()
+    assert send_code(client, code_at(app, account.email)).status_code == 302
+
+
+@pytest.fixture
+def shared_app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
+    """The app on SQLite and on PostgreSQL, with no app context pushed: each request in each
+    thread gets its own, as in production."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "SECRET_KEY": "auth-tests-secret-key-not-for-production",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECURE_COOKIES": False,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+def test_one_code_sent_twice_at_once_signs_in_once(
+    shared_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = shared_app
+    nurse = make_staff(app, make_clinic(app), EMAIL)
+    browsers = [app.test_client(), app.test_client()]
+    tokens = []
+    for browser in browsers:
+        assert submit_password(browser, nurse.email, nurse.password).status_code == 302
+        tokens.append(csrf_token(browser, "/clinic/login/code"))
+    code = current_code(app, nurse.email)
+
+    # Both requests have found the code right before either records it.
+    both_checked = threading.Barrier(2, timeout=30)
+    matched_step = auth._matched_step
+
+    def matched_step_together(secret: str, typed: str) -> int | None:
+        step = matched_step(secret, typed)
+        both_checked.wait()
+        return step
+
+    monkeypatch.setattr(auth, "_matched_step", matched_step_together)
+    statuses: list[int] = []
+
+    def send(browser: FlaskClient, token: str) -> None:
+        response = browser.post("/clinic/login/code", data={"csrf_token": token, "code": code})
+        statuses.append(response.status_code)
+
+    threads = [
+        threading.Thread(target=send, args=(browser, token))
+        for browser, token in zip(browsers, tokens, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(statuses) == [302, 400]
+    assert len(sessions_of(app, nurse.id)) == 1
+    assert [r.detail for r in audit_rows(app, "login_failure")] == ["code already used"]
+    assert sum(signed_in(browser) for browser in browsers) == 1
 
 
 def test_sign_in_returns_to_the_page_asked_for_but_only_inside_the_clinic(

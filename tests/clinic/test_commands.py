@@ -46,7 +46,9 @@ def test_init_db_migrates_to_the_latest_version_and_can_run_again(empty_app: Fla
     assert "up to date" in first.output
     tables = set(inspect(db.engine).get_table_names())
     assert {"clinics", "staff_users", "submissions", "audit_log"} <= tables
-    assert db.session.scalar(text("SELECT version_num FROM alembic_version")) == "0001_initial"
+    assert db.session.scalar(text("SELECT version_num FROM alembic_version")) == (
+        "0002_totp_last_step"
+    )
     db.session.commit()  # SQLite: the test's own read transaction holds the write lock
     assert run(empty_app, ["init-db"]).exit_code == 0
 

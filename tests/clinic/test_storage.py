@@ -19,9 +19,9 @@ from sqlalchemy import func, insert, inspect, select, text
 from sqlalchemy.exc import DBAPIError, StatementError
 
 from questionnaire.clinic import reference, store
-from questionnaire.clinic.models import AuditEvent, Clinic, Submission
+from questionnaire.clinic.models import AuditEvent, Clinic, StaffSession, StaffUser, Submission
 from questionnaire.clinic.passwords import hash_password
-from questionnaire.clinic.transactions import write_lock
+from questionnaire.clinic.transactions import write_lock, writing
 from questionnaire.extensions import db
 
 TABLES = {"clinics", "staff_users", "staff_sessions", "submissions", "audit_log"}
@@ -50,6 +50,39 @@ def test_migration_goes_down_and_up_again(empty_app: Flask) -> None:
     upgrade()
     store.create_clinic("north", "North Spine Clinic")
     assert store.get_clinic_by_slug("north") is not None
+
+
+def staff_user_columns() -> set[str]:
+    return {column["name"] for column in inspect(db.engine).get_columns("staff_users")}
+
+
+def test_the_totp_step_migration_goes_down_and_up_keeping_the_accounts(empty_app: Flask) -> None:
+    upgrade()
+    assert db.session.scalar(text("SELECT version_num FROM alembic_version")) == (
+        "0002_totp_last_step"
+    )
+    assert "totp_last_step" in staff_user_columns()
+    clinic = store.create_clinic("north", "North Spine Clinic")
+    user = store.create_staff_user(
+        clinic.id, "nurse@example.org", "Nurse", "staff", hash_password("x" * 12)
+    )
+    with writing():
+        user.totp_last_step = 59_000_000
+        # A row that refers to the account: the column must go without copying the table.
+        db.session.add(StaffSession(id="0" * 64, user_id=user.id, created_at=NOW, last_seen_at=NOW))
+    db.session.remove()
+
+    downgrade(revision="0001_initial")
+    assert "totp_last_step" not in staff_user_columns()
+    assert db.session.scalar(text("SELECT email FROM staff_users")) == "nurse@example.org"
+    assert db.session.scalar(text("SELECT count(*) FROM staff_sessions")) == 1
+    db.session.remove()
+
+    upgrade()
+    assert "totp_last_step" in staff_user_columns()
+    again = db.session.scalar(select(StaffUser))
+    assert again is not None
+    assert (again.email, again.totp_last_step) == ("nurse@example.org", None)
 
 
 def test_migrated_audit_log_refuses_changes(empty_app: Flask) -> None:

@@ -28,16 +28,17 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pyotp
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from psycopg import sql
 from sqlalchemy import insert, select, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # support.pgdatabase, shared with the tests
+
+from support.pgdatabase import database_url, fresh_postgres_database, postgres_reachable  # noqa: E402
 
 from questionnaire import create_app  # noqa: E402
 from questionnaire.clinic import store  # noqa: E402
@@ -48,7 +49,6 @@ from questionnaire.clinic.reference import new_reference  # noqa: E402
 from questionnaire.engine import RuleSet  # noqa: E402
 from questionnaire.extensions import db  # noqa: E402
 
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
 PAGE_SIZE = 50
 TARGET_PAGE = 1000
 OTHER_CLINIC_ROWS = 5000
@@ -89,25 +89,9 @@ def sqlite_database(folder: Path) -> Iterator[str]:
 
 @contextmanager
 def postgres_database() -> Iterator[str]:
-    name = f"dashboard_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-
-
-def postgres_reachable() -> bool:
-    try:
-        with psycopg.connect(PG_ADMIN) as connection:
-            connection.execute("SELECT 1")
-    except psycopg.Error:
-        return False
-    return True
+    """A fresh database on 127.0.0.1:5432, dropped afterwards."""
+    with fresh_postgres_database("dashboard_bench") as name:
+        yield database_url(name)
 
 
 # --- data ------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """Sending sheets to a clinic under gunicorn, against a bare Flask hello in the same run.
 
 The send path runs with everything production has: CSRF checks, security headers, rate
-limits, and SQLite in WAL mode, its tables made by ``questionnaire init-db``. Eight client
+limits, and a database whose tables are made by ``questionnaire init-db``: SQLite in WAL
+mode (the default), PostgreSQL (a fresh database on 127.0.0.1:5432, dropped afterwards), or
+each in turn, with its own hello baseline. Eight client
 threads, each a patient's browser (a ``requests.Session``) that walked the form once, send
 again and again: GET /send (a fresh CSRF token and idempotency key), then POST /send. The
 hello app is loaded by the same client code with the same gunicorn settings, so the ratio of
@@ -9,27 +11,29 @@ the two request rates shows what sending costs, whatever the machine.
 
 Rate limits stay on: every request is checked against its limit. Real patients each send from
 their own address, so each simulated send comes from its own address too (set by a small WSGI
-wrapper from a request header); no limit is reached, and none is switched off.
+wrapper from a request header); no limit is reached, and none is switched off. For the same
+reason each send has its own connection, closed after the POST: a gunicorn worker keeps the
+connections it accepts, and eight connections opened once and kept would often all land on
+one of the two workers, which then measures how they happened to be shared out rather than
+the app. The hello clients close theirs after every second request, so both make the same
+number of connections per request.
 
 At the end, every acknowledged send (a 303 answer) is looked up by its idempotency key in the
 database: a send acknowledged but not stored is lost.
 
-Goals: ratio >= 0.4, p99 < 30 ms, lost = 0. The last line is
-``send_rps=... hello_rps=... ratio=... p99_ms=... lost=...``; rates count HTTP requests
-(a send is two of them).
+Goals: ratio >= 0.4, p99 < 30 ms, lost = 0. Each database ends with the line
+``database=... send_rps=... hello_rps=... ratio=... p99_ms=... lost=...``; rates count HTTP
+requests (a send is two of them).
 
-Run: .venv/bin/python benchmarks/send_bench.py [--seconds 12] [--clients 8]
+Run: .venv/bin/python benchmarks/send_bench.py [--database sqlite|postgresql|both]
+     [--seconds 12] [--clients 8] [--postgres "host=127.0.0.1 port=5432 user=postgres"]
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import re
-import secrets
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -37,15 +41,22 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT / "tests"))  # support.pgdatabase, shared with the tests
+
+import serving  # noqa: E402
+from serving import BenchError  # noqa: E402
+from support.pgdatabase import database_url, fresh_postgres_database  # noqa: E402
+
 BIN = Path(sys.executable).parent
 # Keep-alive outlasts the pauses between slices, so no client finds its connection closed.
 GUNICORN_SETTINGS = ["-w", "2", "-k", "gthread", "--threads", "4", "--keep-alive", "30"]
@@ -54,6 +65,9 @@ CLIENT_HEADER = "X-Bench-Client"
 
 GOAL_RATIO = 0.4
 GOAL_P99_MS = 30.0
+
+DATABASES = ("sqlite", "postgresql")
+POSTGRES_ADMIN = "host=127.0.0.1 port=5432 user=postgres"
 
 # One patient's answers as the form posts them: a full sheet with no red flag.
 FORM_ANSWERS: dict[str, str | list[str]] = {
@@ -75,12 +89,10 @@ FORM_ANSWERS: dict[str, str | list[str]] = {
     "pregnancy": "not_applicable",
     "driver": "yes",
 }
+# Asks the server to close the connection after answering.
+CLOSE = {"Connection": "close"}
 HIDDEN = re.compile(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)"')
 REDIRECTS = {301, 302, 303, 307, 308}
-
-
-class BenchError(RuntimeError):
-    """The benchmark cannot measure what it was asked to: the message says why."""
 
 
 # --- the app as gunicorn serves it ------------------------------------------------------------
@@ -105,56 +117,24 @@ def wsgi_app() -> Callable[..., Any]:
     return with_client_address
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+def gunicorn(target: str, env: Mapping[str, str], log_path: Path) -> AbstractContextManager[str]:
+    """A server with GUNICORN_SETTINGS that imports ``target`` from this folder."""
+    options = [*GUNICORN_SETTINGS, "--chdir", str(BENCH_DIR)]
+    return serving.gunicorn(target, env, log_path, options, start_seconds=60)
 
 
 @contextmanager
-def gunicorn(target: str, env: Mapping[str, str], log_path: Path) -> Iterator[str]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    command = [str(BIN / "gunicorn"), *GUNICORN_SETTINGS, "-b", f"127.0.0.1:{port}"]
-    command += ["--chdir", str(BENCH_DIR), target]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, env=dict(env), stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise BenchError(f"gunicorn exited early:\n{log_path.read_text()[-3000:]}")
-            try:
-                requests.get(base + "/", timeout=5)
-                break
-            except requests.RequestException:
-                if time.monotonic() > deadline:
-                    raise BenchError(f"{target} did not answer within 60 s") from None
-                time.sleep(0.1)
-        yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
+def postgres_database(admin: str) -> Iterator[str]:
+    """A new, empty database on the server of ``admin`` (a libpq DSN), dropped afterwards."""
+    with ExitStack() as stack:
         try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def app_environment(instance: Path) -> dict[str, str]:
-    env = {
-        key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")
-    }
-    env.update(
-        {
-            "SECURE_COOKIES": "0",  # plain HTTP on 127.0.0.1
-            "QUESTIONNAIRE_INSTANCE_PATH": str(instance),
-            "SECRET_KEY": secrets.token_hex(32),
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    return env
+            name = stack.enter_context(fresh_postgres_database("send_bench", admin))
+        except psycopg.Error as error:
+            raise BenchError(
+                f"cannot create a database on PostgreSQL ({admin}): {error}. "
+                "Start the server, pass --postgres, or run with --database sqlite."
+            ) from None
+        yield database_url(name, admin)
 
 
 def prepare_database(env: Mapping[str, str]) -> None:
@@ -270,6 +250,7 @@ def send_loop(base: str, session: requests.Session, until: float, tally: Tally) 
                 data={**send_details(number), **hidden},
                 allow_redirects=False,
                 timeout=10,
+                headers=CLOSE,
             )
             posts.append(time.perf_counter() - middle)
             latencies.append(posts[-1])
@@ -287,10 +268,14 @@ def hello_loop(base: str, session: requests.Session, until: float, tally: Tally)
     latencies: list[float] = []
     failures: list[str] = []
     try:
-        while time.perf_counter() < until:
+        for number in itertools.count(1):
+            if time.perf_counter() >= until:
+                break
             session.headers[CLIENT_HEADER] = next_address()
             start = time.perf_counter()
-            answer = session.get(f"{base}/", allow_redirects=False, timeout=10)
+            # Two requests per connection, as a send makes (see the module's docstring).
+            closing = CLOSE if number % 2 == 0 else None
+            answer = session.get(f"{base}/", allow_redirects=False, timeout=10, headers=closing)
             latencies.append(time.perf_counter() - start)
             if answer.status_code != 200:
                 failures.append(f"GET / {answer.status_code}")
@@ -325,29 +310,41 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def stored_keys(database: Path) -> set[str]:
-    with sqlite3.connect(database) as connection:
-        return {key for (key,) in connection.execute("SELECT idempotency_key FROM submissions")}
+STORED_KEYS = "SELECT idempotency_key FROM submissions"
+
+
+def stored_keys(instance: Path, database_url: str | None) -> set[str]:
+    """Every idempotency key the database holds, read without the app."""
+    if database_url:
+        with psycopg.connect(database_url) as server:
+            return {key for (key,) in server.execute(STORED_KEYS)}
+    local = sqlite3.connect(instance / "questionnaire.sqlite3")
+    try:
+        return {key for (key,) in local.execute(STORED_KEYS)}
+    finally:
+        local.close()
 
 
 # --- the run ----------------------------------------------------------------------------------
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description="Sending sheets under load, next to hello.")
-    parser.add_argument("--seconds", type=float, default=12.0, help="measured time per target")
-    parser.add_argument("--clients", type=int, default=8, help="concurrent client threads")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating slices per target")
-    args = parser.parse_args()
+@dataclass(frozen=True)
+class Outcome:
+    database: str
+    ratio: float
+    p99_ms: float
+    lost: int
+    failures: int
 
-    sys.path.insert(0, str(ROOT))
-    from questionnaire.engine import load_ruleset
 
-    ruleset = load_ruleset(ROOT / "rules")
+def measure(
+    database: str, database_url: str | None, ruleset: Any, args: argparse.Namespace
+) -> Outcome:
+    """Run the slices against one database and print its figures."""
     with tempfile.TemporaryDirectory(prefix="send-bench-") as folder:
         instance = Path(folder) / "instance"
         instance.mkdir()
-        env = app_environment(instance)
+        env = serving.app_environment(instance, database_url)
         prepare_database(env)
         with (
             gunicorn("send_bench:wsgi_app()", env, Path(folder) / "send.log") as send_base,
@@ -366,7 +363,7 @@ def main() -> int:
                 sends.append(run_slice(send_base, patients, send_loop, slice_seconds))
                 hellos.append(run_slice(hello_base, visitors, hello_loop, slice_seconds))
             time.sleep(0.5)  # let the last commits land before counting
-            stored = stored_keys(instance / "questionnaire.sqlite3")
+            stored = stored_keys(instance, database_url)
         for session in patients + visitors:
             session.close()
 
@@ -383,7 +380,7 @@ def main() -> int:
     ratio = send_rps / hello_rps
     p99_ms = percentile(send_latencies, 0.99) * 1000
 
-    print(f"clients={args.clients} gunicorn={' '.join(GUNICORN_SETTINGS)}")
+    print(f"--- {database}")
     print(
         f"send:  {send_requests} requests, {len(acknowledged)} sheets sent, "
         f"{send_rps:.0f} req/s, p50 {percentile(send_latencies, 0.5) * 1000:.1f} ms, "
@@ -413,10 +410,46 @@ def main() -> int:
         + ", ".join(f"{name}: {'met' if met else 'MISSED'}" for name, met in goals.items())
     )
     print(
-        f"send_rps={send_rps:.0f} hello_rps={hello_rps:.0f} ratio={ratio:.2f} "
-        f"p99_ms={p99_ms:.1f} lost={lost}"
+        f"database={database} send_rps={send_rps:.0f} hello_rps={hello_rps:.0f} "
+        f"ratio={ratio:.2f} p99_ms={p99_ms:.1f} lost={lost}"
     )
-    return 0 if lost == 0 and not failures else 1
+    return Outcome(database, ratio, p99_ms, lost, len(failures))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Sending sheets under load, next to hello.")
+    parser.add_argument(
+        "--database",
+        choices=(*DATABASES, "both"),
+        default="both",
+        help="the database the app stores sends in; both runs SQLite, then PostgreSQL",
+    )
+    parser.add_argument(
+        "--postgres",
+        default=POSTGRES_ADMIN,
+        metavar="DSN",
+        help=f"a server where a fresh database may be made and dropped (default: {POSTGRES_ADMIN})",
+    )
+    parser.add_argument("--seconds", type=float, default=12.0, help="measured time per target")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent client threads")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating slices per target")
+    args = parser.parse_args()
+    if args.clients < 1 or args.rounds < 1 or args.seconds <= 0:
+        parser.error("--clients and --rounds must be 1 or more, --seconds more than 0")
+
+    sys.path.insert(0, str(ROOT))
+    from questionnaire.engine import load_ruleset
+
+    ruleset = load_ruleset(ROOT / "rules")
+    print(f"clients={args.clients} gunicorn={' '.join(GUNICORN_SETTINGS)}")
+    outcomes: list[Outcome] = []
+    for database in DATABASES if args.database == "both" else (args.database,):
+        if database == "postgresql":
+            with postgres_database(args.postgres) as url:
+                outcomes.append(measure(database, url, ruleset, args))
+        else:
+            outcomes.append(measure(database, None, ruleset, args))
+    return 0 if all(o.lost == 0 and not o.failures for o in outcomes) else 1
 
 
 if __name__ == "__main__":

@@ -21,17 +21,14 @@ import argparse
 import json
 import os
 import re
-import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +38,9 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
+
+import serving  # noqa: E402
+from serving import BenchError  # noqa: E402
 
 from questionnaire.engine import load_ruleset  # noqa: E402
 from questionnaire.engine.definition import Page  # noqa: E402
@@ -93,10 +93,6 @@ CSRF_INPUT = re.compile(r'name="csrf_token"\s+value="([^"]+)"')
 REDIRECTS = {301, 302, 303, 307, 308}
 
 
-class BenchError(RuntimeError):
-    """The benchmark cannot measure what it was asked to: the message says why."""
-
-
 @dataclass(frozen=True)
 class Load:
     rps: float
@@ -110,82 +106,26 @@ class Load:
 # -- servers ---------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def gunicorn_settings(workers: int = WORKERS, threads: int = THREADS) -> list[str]:
     return ["-w", str(workers), "-k", "gthread", "--threads", str(threads)]
 
 
-@contextmanager
 def gunicorn(
     target: str,
     env: Mapping[str, str],
     log_path: Path,
     extra: Sequence[str] = (),
     settings: Sequence[str] | None = None,
-) -> Iterator[str]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        *(gunicorn_settings() if settings is None else settings),
-        "-b",
-        f"127.0.0.1:{port}",
-        *extra,
-        target,
-    ]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command, env=dict(env), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
-        )
-    try:
-        _wait_until_up(base, process, log_path)
-        yield base
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_until_up(base: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise BenchError(f"gunicorn exited early:\n{log_path.read_text()[-3000:]}")
-        try:
-            requests.get(base + "/", timeout=5, allow_redirects=False)
-            return
-        except (requests.ConnectionError, requests.Timeout):
-            # Not listening yet, or listening while its workers still import the app.
-            time.sleep(0.1)
-    raise BenchError(f"gunicorn did not answer within 30 s:\n{log_path.read_text()[-3000:]}")
+) -> AbstractContextManager[str]:
+    """A server with these benchmarks' settings (or ``settings``), run from the repository."""
+    options = [*(gunicorn_settings() if settings is None else settings), *extra]
+    return serving.gunicorn(target, env, log_path, options, cwd=ROOT)
 
 
 def app_environment(instance: Path) -> dict[str, str]:
     instance.mkdir(parents=True, exist_ok=True)
     (instance / "config.py").write_text(BENCH_CONFIG)
-    env = dict(os.environ)
-    env.update(
-        {
-            "SECURE_COOKIES": "0",  # plain HTTP on 127.0.0.1
-            "QUESTIONNAIRE_INSTANCE_PATH": str(instance),
-            "SECRET_KEY": secrets.token_hex(32),
-            "LOG_LEVEL": "WARNING",
-        }
-    )
-    env.pop("DATABASE_URL", None)
-    env.pop("REDIS_URL", None)
-    return env
+    return serving.app_environment(instance)
 
 
 # -- sessions --------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """Fixtures of the clinic tests: an app on SQLite and on PostgreSQL, and clinic data.
 
 ``database_url`` runs a test once per database. For PostgreSQL it makes a fresh database with a
-unique name on 127.0.0.1:5432 and drops it afterwards; without the server the test skips on
-a developer machine and fails on CI (``require`` in tests/conftest.py).
+unique name on 127.0.0.1:5432 and drops it afterwards (support/pgdatabase.py); without the
+server the test skips on a developer machine and fails on CI (``require`` in tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from flask import Flask
-from psycopg import sql
+from support import pgdatabase
 
 from questionnaire import create_app
 from questionnaire.clinic import store
@@ -24,7 +23,6 @@ from questionnaire.clinic.models import Clinic, Submission
 from questionnaire.extensions import db
 
 SHARED_CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
 POSTGRES = "PostgreSQL on 127.0.0.1:5432"
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -41,32 +39,15 @@ def require(pytestconfig: pytest.Config) -> Require:
     return function
 
 
-def postgres_reachable() -> bool:
-    try:
-        with psycopg.connect(PG_ADMIN) as connection:
-            connection.execute("SELECT 1")
-    except psycopg.Error:
-        return False
-    return True
-
-
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path, require: Require) -> Iterator[str]:
     """An empty database: a SQLite file, or a fresh PostgreSQL database."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'clinic.sqlite3'}"
         return
-    require(postgres_reachable(), POSTGRES)
-    name = f"clinic_test_{secrets.token_hex(6)}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
-            connection.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+    require(pgdatabase.postgres_reachable(), POSTGRES)
+    with pgdatabase.fresh_postgres_database("clinic_test") as name:
+        yield pgdatabase.database_url(name)
 
 
 def make_app(tmp_path: Path, database_url: str, **config: Any) -> Flask:

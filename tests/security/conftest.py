@@ -6,7 +6,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from harness import POSTGRES, fresh_postgres_database, postgres_reachable
+from harness import POSTGRES
+from support.pgdatabase import fresh_postgres_database, postgres_reachable
 
 SHARED_CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
 

@@ -1,27 +1,22 @@
-"""What the hardening tests share: fresh PostgreSQL databases, Redis, free ports, two clinics
-with their staff, and apps with the whole security stack switched on.
+"""What the hardening tests share: PostgreSQL URLs, Redis, free ports, two clinics with their
+staff, and apps with the whole security stack switched on.
 
 PostgreSQL and Redis are the shared servers on 127.0.0.1: each test gets its own database
-(created here, dropped after) and its own Redis database number, and never touches anything
-else on them.
+(made and dropped by support/pgdatabase.py) and its own Redis database number, and never
+touches anything else on them.
 """
 
 from __future__ import annotations
 
-import secrets
 import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pyotp
 import redis
 from flask import Flask
 from patientflow import Client, hidden_inputs
-from psycopg import sql
 
 from questionnaire import create_app
 
@@ -31,7 +26,6 @@ WORKERS_DIR = HERE / "workers"
 
 PG_HOST = "127.0.0.1"
 PG_PORT = 5432
-PG_ADMIN = f"host={PG_HOST} port={PG_PORT} user=postgres dbname=postgres connect_timeout=3"
 POSTGRES = f"PostgreSQL on {PG_HOST}:{PG_PORT}"
 REDIS_HOST = "127.0.0.1"
 REDIS_PORT = 6379
@@ -43,15 +37,6 @@ SECRET_KEY = "security-tests-secret-key-not-for-production"
 STAFF_PASSWORD = "correct horse battery staple 42"
 
 
-def postgres_reachable() -> bool:
-    try:
-        with psycopg.connect(PG_ADMIN) as connection:
-            connection.execute("SELECT 1")
-    except psycopg.Error:
-        return False
-    return True
-
-
 def redis_reachable() -> bool:
     try:
         return bool(redis.Redis(host=REDIS_HOST, port=REDIS_PORT, socket_timeout=3).ping())
@@ -61,21 +46,6 @@ def redis_reachable() -> bool:
 
 def postgres_url(name: str, host: str = PG_HOST, port: int = PG_PORT) -> str:
     return f"postgresql://postgres@{host}:{port}/{name}"
-
-
-@contextmanager
-def fresh_postgres_database(prefix: str) -> Iterator[str]:
-    """A new, empty database with a unique name; yields its name and drops it afterwards."""
-    name = f"{prefix}_{secrets.token_hex(6)}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield name
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
-            connection.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 def free_port() -> int:

@@ -30,14 +30,13 @@ from harness import (
     SECRET_KEY,
     Clinics,
     free_port,
-    fresh_postgres_database,
-    postgres_reachable,
     postgres_url,
     redis_reachable,
     seed_database,
     staff_login,
 )
 from patientflow import RemoteClient, fill_in, hidden_inputs, send
+from support.pgdatabase import fresh_postgres_database, postgres_reachable
 
 from questionnaire.clinic.auth import MAX_FAILURES, NOT_RECOGNISED
 from questionnaire.engine import load_ruleset

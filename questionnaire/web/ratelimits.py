@@ -95,8 +95,9 @@ def has_app_wide_limits(app: Flask) -> bool:
 def drop_idle_limit_check(app: Flask) -> None:
     """Take out Flask-Limiter's every-request hooks when they have nothing to do: no app-wide
     limit is set, and rate-limit headers are off (the after-request hook only adds those, and
-    deducts the ``deduct_when`` limits this app does not use). Call after every blueprint is
-    registered (a blueprint may carry limits)."""
+    deducts the ``deduct_when`` limits this app does not use; the teardown hook only clears
+    what those hooks kept). Call after every blueprint is registered (a blueprint may carry
+    limits)."""
     if has_app_wide_limits(app):
         return
     hooks = app.before_request_funcs.get(None, [])
@@ -108,6 +109,13 @@ def drop_idle_limit_check(app: Flask) -> None:
         return
     after = app.after_request_funcs.get(None, [])
     app.after_request_funcs[None] = [hook for hook in after if not _is_header_hook(hook)]
+    # The two hooks above fill the request's limiter context; this one empties it.
+    teardown = app.teardown_request_funcs.get(None, [])
+    app.teardown_request_funcs[None] = [
+        hook
+        for hook in teardown
+        if hook != limiter._Limiter__release_context  # type: ignore[attr-defined]
+    ]
 
 
 def _is_header_hook(hook: Callable[..., Any]) -> bool:

@@ -66,16 +66,24 @@ def header_hooks(app: Flask) -> list[Any]:
     ]
 
 
+def limiter_teardown(app: Flask) -> bool:
+    return limiter._Limiter__release_context in app.teardown_request_funcs.get(None, [])  # type: ignore[attr-defined]
+
+
 def test_without_app_wide_limits_or_headers_no_limiter_hook_runs_after_a_page(
     tmp_path: Path,
 ) -> None:
-    assert header_hooks(limited_app(tmp_path)) == []
+    app = limited_app(tmp_path)
+
+    assert header_hooks(app) == []
+    assert not limiter_teardown(app)
 
 
 def test_rate_limit_headers_keep_the_hook_that_adds_them(tmp_path: Path) -> None:
     app = limited_app(tmp_path, RATELIMIT_HEADERS_ENABLED=True)
 
     assert len(header_hooks(app)) == 1
+    assert limiter_teardown(app)
 
 
 @pytest.mark.parametrize("key", ["API_RATE_LIMIT", "PDF_RATE_LIMIT"])

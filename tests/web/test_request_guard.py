@@ -15,6 +15,7 @@ from questionnaire.web.logfilters import DropQueryStrings
     [
         ("get", "/c/al%00pha/", None),
         ("get", "/clinic/login?next=%00", None),
+        ("get", "/guide?paper=a4&%00name=x", None),
         ("post", "/clinic/login", {"email": "a\x00@example.org", "password": "x"}),
         ("post", "/questions/your-pain", {"pain_duration": "under_6_weeks\x00"}),
     ],

@@ -225,6 +225,9 @@ def create_submission(new: NewSubmission) -> tuple[Submission, bool]:
         "reviewed_by_id": None,
         "review_note": None,
     }
+    # Inside a caller's writing() block a failed insert must leave the caller's work intact,
+    # so it gets a savepoint; on its own, the whole transaction is retried.
+    savepoint = in_unit_of_work()
     for _attempt in range(REFERENCE_ATTEMPTS):
         row = {**values, "reference": new_reference()}
         # Two plain INSERTs, the first also checking the key: a used key, like a taken
@@ -232,7 +235,7 @@ def create_submission(new: NewSubmission) -> tuple[Submission, bool]:
         # wait for the lock, and the ORM's unit of work would take as long again.
         try:
             with writing():
-                submission_id = _insert(row)
+                submission_id = _insert(row, savepoint=savepoint)
                 db.session.execute(
                     _INSERT_AUDIT,
                     audit_values(
@@ -250,10 +253,8 @@ def create_submission(new: NewSubmission) -> tuple[Submission, bool]:
     raise StoreError("could not find an unused reference code; try again")
 
 
-def _insert(row: dict[str, Any]) -> int:
-    if in_unit_of_work():
-        # Inside a caller's writing() block a failed insert must leave the caller's work
-        # intact, so it gets a savepoint; on its own, the whole transaction is retried.
+def _insert(row: dict[str, Any], *, savepoint: bool) -> int:
+    if savepoint:
         with db.session.begin_nested():
             return int(db.session.execute(_INSERT_SUBMISSION, row).scalar_one())
     return int(db.session.execute(_INSERT_SUBMISSION, row).scalar_one())

@@ -419,3 +419,40 @@ def test_a_writer_waits_for_another_writer_instead_of_failing(
         released.join()
     assert created
     assert store.get_clinic_by_slug("south") is not None
+
+
+def statements_run(engine: Engine) -> list[str]:
+    """Every SQL statement the engine sends from now on (the list fills as they run)."""
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    return seen
+
+
+def test_a_send_on_its_own_is_two_inserts_without_a_savepoint(db_app: Flask) -> None:
+    clinic_id = store.create_clinic("north", "North Spine Clinic").id
+    seen = statements_run(db.engine)
+
+    _submission, created = store.create_submission(new_submission(clinic_id))
+
+    assert created
+    writes = [s.split()[0].upper() for s in seen if not s.lstrip().upper().startswith("SELECT")]
+    assert [w for w in writes if w in {"INSERT", "SAVEPOINT", "RELEASE"}] == ["INSERT", "INSERT"]
+
+
+def test_inside_a_callers_block_a_used_key_keeps_the_callers_work(db_app: Flask) -> None:
+    clinic_id = store.create_clinic("north", "North Spine Clinic").id
+    first = new_submission(clinic_id)
+    store.create_submission(first)
+
+    with writing():
+        store.create_clinic("south", "South Spine Clinic")
+        again, created = store.create_submission(first)
+
+    assert not created
+    assert again.patient_name == first.patient_name
+    assert store.get_clinic_by_slug("south") is not None, "the caller's clinic was rolled back"
+    assert store.count_submissions(clinic_id) == 1

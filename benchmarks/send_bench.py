@@ -3,20 +3,34 @@
 The send path runs with everything production has: CSRF checks, security headers, rate
 limits, and a database whose tables are made by ``questionnaire init-db``: SQLite in WAL
 mode (the default), PostgreSQL (a fresh database on 127.0.0.1:5432, dropped afterwards), or
-each in turn, with its own hello baseline. Eight client
-threads, each a patient's browser (a ``requests.Session``) that walked the form once, send
-again and again: GET /send (a fresh CSRF token and idempotency key), then POST /send. The
-hello app is loaded by the same client code with the same gunicorn settings, so the ratio of
-the two request rates shows what sending costs, whatever the machine.
+each in turn, with its own hello baseline. Eight clients, each a patient's browser that
+walked the form once, send again and again: GET /send (a fresh CSRF token and idempotency
+key), then POST /send. The hello app is loaded by the same clients with the same gunicorn
+settings (those of every benchmark here: ``serving.gunicorn_settings``), so the ratio of the
+two request rates shows what sending costs, whatever the machine.
+
+The clients must cost little, or the figures measure them rather than the server: each is a
+process of its own with one thread, forked once before the first slice, speaking HTTP/1.1
+through ``http.client`` on one connection, kept alive and opened again whenever it was closed.
+Its patient's cookies come from walking the form (with ``requests``, untimed); after that it
+sends back the latest value of each cookie the server sets. A request is timed in its client
+process, from sending it until the whole answer has been read; latencies, counts, failures and
+acknowledged idempotency keys go back to the parent through a pipe at the end of each slice.
+
+The run alternates slices of sending and of hello (a warm-up of each, then ``--rounds`` of
+each). The parent gives every slice a start a little ahead and a deadline, on the clock all
+processes share; the clients, already running, wait for the start, then work until the
+deadline. A slice's rate counts the requests completed between its start and its deadline;
+latencies are of every request made in it.
 
 Rate limits stay on: every request is checked against its limit. Real patients each send from
 their own address, so each simulated send comes from its own address too (set by a small WSGI
-wrapper from a request header); no limit is reached, and none is switched off. For the same
-reason each send has its own connection, closed after the POST: a gunicorn worker keeps the
-connections it accepts, and eight connections opened once and kept would often all land on
-one of the two workers, which then measures how they happened to be shared out rather than
-the app. The hello clients close theirs after every second request, so both make the same
-number of connections per request.
+wrapper from a request header; each client process draws from its own block of 10.0.0.0/8);
+no limit is reached, and none is switched off. For the same reason each send has its own
+connection, closed after the POST: a gunicorn worker keeps the connections it accepts, and
+eight connections opened once and kept would often all land on a few of the workers, which
+then measures how they happened to be shared out rather than the app. The hello clients close
+theirs after every second request, so both make the same number of connections per request.
 
 At the end, every acknowledged send (a 303 answer) is looked up by its idempotency key in the
 database: a send acknowledged but not stored is lost.
@@ -26,23 +40,31 @@ Goals: ratio >= 0.4, p99 < 30 ms, lost = 0. Each database ends with the line
 requests (a send is two of them).
 
 Run: .venv/bin/python benchmarks/send_bench.py [--database sqlite|postgresql|both]
-     [--seconds 12] [--clients 8] [--postgres "host=127.0.0.1 port=5432 user=postgres"]
+     [--seconds 12] [--clients 8] [--rounds 3]
+     [--postgres "host=127.0.0.1 port=5432 user=postgres"]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import http.client
 import itertools
+import multiprocessing
+import multiprocessing.process
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from multiprocessing.connection import Connection as MpConnection
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +80,8 @@ from serving import BenchError  # noqa: E402
 from support.pgdatabase import database_url, fresh_postgres_database  # noqa: E402
 
 BIN = Path(sys.executable).parent
-# Keep-alive outlasts the pauses between slices, so no client finds its connection closed.
-GUNICORN_SETTINGS = ["-w", "2", "-k", "gthread", "--threads", "4", "--keep-alive", "30"]
+# Keep-alive outlasts a slice, so the server does not close a connection a client means to use.
+GUNICORN_SETTINGS = [*serving.gunicorn_settings(), "--keep-alive", "30"]
 CLINIC = "bench"
 CLIENT_HEADER = "X-Bench-Client"
 
@@ -156,41 +178,48 @@ def prepare_database(env: Mapping[str, str]) -> None:
 
 # --- the clients ------------------------------------------------------------------------------
 
-
-_addresses = itertools.count(1)
-_addresses_lock = threading.Lock()
+ADDRESS_SPACE = 1 << 24  # 10.0.0.0/8
 
 
-def next_address() -> str:
-    """A new client address for each send, from 10.0.0.0/8."""
-    with _addresses_lock:
-        number = next(_addresses)
-    return f"10.{number >> 16 & 255}.{number >> 8 & 255}.{number & 255}"
+class AddressBlock:
+    """Client addresses from one block of 10.0.0.0/8 that no other process draws from."""
+
+    def __init__(self, block: int, blocks: int) -> None:
+        size = ADDRESS_SPACE // blocks
+        self._next = max(1, block * size)
+        self._stop = (block + 1) * size
+
+    def next_address(self) -> str:
+        number = self._next
+        if number >= self._stop:
+            raise BenchError("a client has used up its block of addresses")
+        self._next = number + 1
+        return f"10.{number >> 16 & 255}.{number >> 8 & 255}.{number & 255}"
 
 
 def hidden_fields(html: str) -> dict[str, str]:
     return dict(HIDDEN.findall(html))
 
 
-def walk_form(base: str, ruleset: Any) -> requests.Session:
-    """A patient who came through the clinic's link and answered every page."""
-    session = requests.Session()
-    session.headers[CLIENT_HEADER] = next_address()
-    session.get(f"{base}/c/{CLINIC}/", allow_redirects=False, timeout=10)
-    for page in ruleset.questionnaire.pages:
-        url = f"{base}/questions/{page.id}"
-        shown = session.get(url, allow_redirects=False, timeout=10)
-        if shown.status_code in REDIRECTS:
-            continue  # every question on it is hidden by earlier answers
-        data: list[tuple[str, str]] = [("csrf_token", hidden_fields(shown.text)["csrf_token"])]
-        for question in page.questions:
-            value = FORM_ANSWERS.get(question.id)
-            values = value if isinstance(value, list) else [] if value is None else [value]
-            data.extend((question.id, item) for item in values)
-        sent = session.post(url, data=data, allow_redirects=False, timeout=10)
-        if sent.status_code not in REDIRECTS:
-            raise BenchError(f"POST {url} answered {sent.status_code}: the answers do not fit")
-    return session
+def walk_form(base: str, ruleset: Any, addresses: AddressBlock) -> dict[str, str]:
+    """A patient who came through the clinic's link and answered every page: their cookies."""
+    with requests.Session() as session:
+        session.headers[CLIENT_HEADER] = addresses.next_address()
+        session.get(f"{base}/c/{CLINIC}/", allow_redirects=False, timeout=10)
+        for page in ruleset.questionnaire.pages:
+            url = f"{base}/questions/{page.id}"
+            shown = session.get(url, allow_redirects=False, timeout=10)
+            if shown.status_code in REDIRECTS:
+                continue  # every question on it is hidden by earlier answers
+            data: list[tuple[str, str]] = [("csrf_token", hidden_fields(shown.text)["csrf_token"])]
+            for question in page.questions:
+                value = FORM_ANSWERS.get(question.id)
+                values = value if isinstance(value, list) else [] if value is None else [value]
+                data.extend((question.id, item) for item in values)
+            sent = session.post(url, data=data, allow_redirects=False, timeout=10)
+            if sent.status_code not in REDIRECTS:
+                raise BenchError(f"POST {url} answered {sent.status_code}: the answers do not fit")
+        return {cookie.name: cookie.value or "" for cookie in session.cookies}
 
 
 def send_details(number: int) -> dict[str, str]:
@@ -206,101 +235,222 @@ def send_details(number: int) -> dict[str, str]:
     }
 
 
+class Browser:
+    """One connection to a server, kept alive between requests and opened again whenever it
+    was closed, and the cookies the server set (name=value only, the latest of each)."""
+
+    def __init__(self, base: str, cookies: Mapping[str, str] | None = None) -> None:
+        url = urllib.parse.urlsplit(base)
+        self.connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=10)
+        self.cookies = dict(cookies or {})
+
+    def request(
+        self, method: str, path: str, headers: dict[str, str], body: bytes | None = None
+    ) -> tuple[int, bytes, float]:
+        """The status and body of the answer, and the seconds from sending the request until
+        the whole body was read."""
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+        # A connection opened now cannot have been closed by the server; a kept one can.
+        kept = self.connection.sock is not None
+        start = time.perf_counter()
+        try:
+            response = self._exchange(method, path, headers, body)
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            if not kept:
+                raise
+            # The server closed the kept connection before reading the request: send it again
+            # on a new one, as a browser does. The time lost counts.
+            self.connection.close()
+            response = self._exchange(method, path, headers, body)
+        content = response.read()
+        seconds = time.perf_counter() - start
+        for header in response.headers.get_all("Set-Cookie") or ():
+            self._keep(header)
+        return response.status, content, seconds
+
+    def _exchange(
+        self, method: str, path: str, headers: dict[str, str], body: bytes | None
+    ) -> http.client.HTTPResponse:
+        self.connection.request(method, path, body=body, headers=headers)
+        return self.connection.getresponse()
+
+    def _keep(self, header: str) -> None:
+        jar: SimpleCookie = SimpleCookie()
+        jar.load(header)
+        for name, morsel in jar.items():
+            if morsel["max-age"] == "0":
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = morsel.coded_value
+
+    def close(self) -> None:
+        self.connection.close()
+
+
 @dataclass
 class Tally:
+    """What clients did in one slice. Latencies are of every timed request; ``requests``
+    counts those completed between the slice's start and its deadline."""
+
     latencies: list[float] = field(default_factory=list)
     post_latencies: list[float] = field(default_factory=list)
     requests: int = 0
     failures: list[str] = field(default_factory=list)
     acknowledged: list[str] = field(default_factory=list)  # idempotency keys answered 303
-    elapsed: float = 0.0
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    seconds: float = 0.0
 
-    def merge(
-        self, latencies: list[float], posts: list[float], failures: list[str], keys: list[str]
+    def add(self, other: Tally) -> None:
+        self.latencies.extend(other.latencies)
+        self.post_latencies.extend(other.post_latencies)
+        self.requests += other.requests
+        self.failures.extend(other.failures)
+        self.acknowledged.extend(other.acknowledged)
+
+
+FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+class Client:
+    """One client's state inside its own process: a patient's browser for the send server,
+    a visitor's for the hello server, and its own block of addresses."""
+
+    def __init__(
+        self, send_base: str, hello_base: str, cookies: Mapping[str, str], addresses: AddressBlock
     ) -> None:
-        with self.lock:
-            self.latencies.extend(latencies)
-            self.post_latencies.extend(posts)
-            self.requests += len(latencies)
-            self.failures.extend(failures)
-            self.acknowledged.extend(keys)
+        self.patient = Browser(send_base, cookies)
+        self.visitor = Browser(hello_base)
+        self.addresses = addresses
+        self.sends = 0  # numbers the patients' names
 
-
-def send_loop(base: str, session: requests.Session, until: float, tally: Tally) -> None:
-    latencies: list[float] = []
-    posts: list[float] = []
-    failures: list[str] = []
-    keys: list[str] = []
-    number = 0
-    try:
-        while time.perf_counter() < until:
-            session.headers[CLIENT_HEADER] = next_address()
-            start = time.perf_counter()
-            form = session.get(f"{base}/send", allow_redirects=False, timeout=10)
-            middle = time.perf_counter()
-            latencies.append(middle - start)
-            if form.status_code != 200:
-                failures.append(f"GET /send {form.status_code}")
+    def send_loop(self, deadline: float, tally: Tally) -> None:
+        while time.monotonic() < deadline:
+            headers = {CLIENT_HEADER: self.addresses.next_address()}
+            status, page, seconds = self.patient.request("GET", "/send", dict(headers))
+            self._count(tally, seconds, deadline)
+            if status != 200:
+                tally.failures.append(f"GET /send {status}")
                 continue
-            hidden = hidden_fields(form.text)
-            number += 1
-            answer = session.post(
-                f"{base}/send",
-                data={**send_details(number), **hidden},
-                allow_redirects=False,
-                timeout=10,
-                headers=CLOSE,
+            hidden = hidden_fields(page.decode())
+            self.sends += 1
+            body = urllib.parse.urlencode({**send_details(self.sends), **hidden}).encode()
+            status, _, seconds = self.patient.request(
+                "POST", "/send", {**headers, **FORM_HEADERS, **CLOSE}, body
             )
-            posts.append(time.perf_counter() - middle)
-            latencies.append(posts[-1])
-            if answer.status_code == 303:
-                keys.append(hidden["idempotency_key"])
+            self._count(tally, seconds, deadline)
+            tally.post_latencies.append(seconds)
+            if status == 303:
+                tally.acknowledged.append(hidden["idempotency_key"])
             else:
-                failures.append(f"POST /send {answer.status_code}")
-    except requests.RequestException as error:
-        failures.append(f"{type(error).__name__}: {error}")
-    finally:
-        tally.merge(latencies, posts, failures, keys)
+                tally.failures.append(f"POST /send {status}")
 
-
-def hello_loop(base: str, session: requests.Session, until: float, tally: Tally) -> None:
-    latencies: list[float] = []
-    failures: list[str] = []
-    try:
+    def hello_loop(self, deadline: float, tally: Tally) -> None:
         for number in itertools.count(1):
-            if time.perf_counter() >= until:
+            if time.monotonic() >= deadline:
                 break
-            session.headers[CLIENT_HEADER] = next_address()
-            start = time.perf_counter()
-            # Two requests per connection, as a send makes (see the module's docstring).
-            closing = CLOSE if number % 2 == 0 else None
-            answer = session.get(f"{base}/", allow_redirects=False, timeout=10, headers=closing)
-            latencies.append(time.perf_counter() - start)
-            if answer.status_code != 200:
-                failures.append(f"GET / {answer.status_code}")
-    except requests.RequestException as error:
-        failures.append(f"{type(error).__name__}: {error}")
+            headers = {CLIENT_HEADER: self.addresses.next_address()}
+            if number % 2 == 0:
+                # Two requests per connection, as a send makes (see the module's docstring).
+                headers.update(CLOSE)
+            status, _, seconds = self.visitor.request("GET", "/", headers)
+            self._count(tally, seconds, deadline)
+            if status != 200:
+                tally.failures.append(f"GET / {status}")
+
+    @staticmethod
+    def _count(tally: Tally, seconds: float, deadline: float) -> None:
+        tally.latencies.append(seconds)
+        if time.monotonic() <= deadline:
+            tally.requests += 1
+
+    def run(self, kind: str, start: float, deadline: float) -> Tally:
+        """One slice: wait for its start, then send or say hello until its deadline."""
+        tally = Tally(seconds=deadline - start)
+        time.sleep(max(0.0, start - time.monotonic()))
+        try:
+            if kind == "send":
+                self.send_loop(deadline, tally)
+            else:
+                self.hello_loop(deadline, tally)
+        except Exception as error:  # reported to the parent, which counts it as a failure
+            tally.failures.append(f"{type(error).__name__}: {error}")
+        finally:
+            # Each slice starts on new connections.
+            self.patient.close()
+            self.visitor.close()
+        return tally
+
+
+def client_main(pipe: MpConnection, client: Client) -> None:
+    """A client process: run each slice the parent orders, and send back its tally."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it
+    while (order := pipe.recv()) is not None:
+        pipe.send(client.run(*order))
+
+
+# The slice's start is this far after the orders go out, so every client is waiting for it.
+START_LEAD_SECONDS = 0.25
+
+
+class Clients:
+    """N client processes, each single-threaded with its own patient, visitor and addresses;
+    started once, before any slice, and stopped at the end."""
+
+    def __init__(self, send_base: str, hello_base: str, patients: list[dict[str, str]]) -> None:
+        context = multiprocessing.get_context("fork")
+        blocks = len(patients) + 1  # block 0 is the parent's, for walking the form
+        self.pipes: list[MpConnection] = []
+        self.processes: list[multiprocessing.process.BaseProcess] = []
+        for number, cookies in enumerate(patients, start=1):
+            client = Client(send_base, hello_base, cookies, AddressBlock(number, blocks))
+            ours, theirs = context.Pipe()
+            process = context.Process(target=client_main, args=(theirs, client), daemon=True)
+            process.start()
+            theirs.close()
+            self.pipes.append(ours)
+            self.processes.append(process)
+
+    def run_slice(self, kind: str, seconds: float) -> Tally:
+        start = time.monotonic() + START_LEAD_SECONDS
+        deadline = start + seconds
+        for pipe in self.pipes:
+            pipe.send((kind, start, deadline))
+        tally = Tally(seconds=seconds)
+        # A send is two requests, each with a 10 s timeout, after the deadline at the latest.
+        wait_until = deadline + 30
+        for pipe, process in zip(self.pipes, self.processes, strict=True):
+            try:
+                if not pipe.poll(max(0.0, wait_until - time.monotonic())):
+                    raise BenchError(f"client process {process.pid} did not finish its slice")
+                tally.add(pipe.recv())
+            except EOFError:
+                raise BenchError(
+                    f"client process {process.pid} ended (exit code {process.exitcode})"
+                ) from None
+        return tally
+
+    def stop(self) -> None:
+        for pipe in self.pipes:
+            with contextlib.suppress(OSError):
+                pipe.send(None)
+        for process in self.processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.terminate()
+                process.join()
+        for pipe in self.pipes:
+            pipe.close()
+
+
+@contextmanager
+def client_processes(
+    send_base: str, hello_base: str, patients: list[dict[str, str]]
+) -> Iterator[Clients]:
+    clients = Clients(send_base, hello_base, patients)
+    try:
+        yield clients
     finally:
-        tally.merge(latencies, [], failures, [])
-
-
-Loop = Callable[[str, requests.Session, float, Tally], None]
-
-
-def run_slice(base: str, sessions: list[requests.Session], loop: Loop, seconds: float) -> Tally:
-    tally = Tally()
-    until = time.perf_counter() + seconds
-    threads = [
-        threading.Thread(target=loop, args=(base, session, until, tally)) for session in sessions
-    ]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    tally.elapsed = time.perf_counter() - started
-    return tally
+        clients.stop()
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -337,6 +487,22 @@ class Outcome:
     failures: int
 
 
+def error_lines(log_path: Path, limit: int = 60) -> list[str]:
+    """The first traceback or error lines in a gunicorn log (the app logs no patient data)."""
+    found: list[str] = []
+    inside = False
+    for line in log_path.read_text(errors="replace").splitlines():
+        if line.startswith("Traceback") or " ERROR " in line or "[ERROR]" in line:
+            inside = True
+        elif inside and not line.startswith((" ", "\t")) and ":" not in line:
+            inside = False
+        if inside or "Error:" in line:
+            found.append(line)
+        if len(found) >= limit:
+            break
+    return found
+
+
 def measure(
     database: str, database_url: str | None, ruleset: Any, args: argparse.Namespace
 ) -> Outcome:
@@ -350,30 +516,33 @@ def measure(
             gunicorn("send_bench:wsgi_app()", env, Path(folder) / "send.log") as send_base,
             gunicorn("hello_app:app", env, Path(folder) / "hello.log") as hello_base,
         ):
-            patients = [walk_form(send_base, ruleset) for _ in range(args.clients)]
-            visitors = [requests.Session() for _ in range(args.clients)]
-            # Warm up both: connections open, templates compiled, caches filled.
-            warm_up = run_slice(send_base, patients, send_loop, 1.5)
-            run_slice(hello_base, visitors, hello_loop, 1.5)
-            sends: list[Tally] = []
-            hellos: list[Tally] = []
-            slice_seconds = args.seconds / args.rounds
-            # Alternating slices share out whatever else the machine is doing.
-            for _ in range(args.rounds):
-                sends.append(run_slice(send_base, patients, send_loop, slice_seconds))
-                hellos.append(run_slice(hello_base, visitors, hello_loop, slice_seconds))
+            parent_addresses = AddressBlock(0, args.clients + 1)
+            patients = [
+                walk_form(send_base, ruleset, parent_addresses) for _ in range(args.clients)
+            ]
+            with client_processes(send_base, hello_base, patients) as clients:
+                # Warm up both: templates compiled, caches filled.
+                warm_up = clients.run_slice("send", 1.5)
+                clients.run_slice("hello", 1.5)
+                sends: list[Tally] = []
+                hellos: list[Tally] = []
+                slice_seconds = args.seconds / args.rounds
+                # Alternating slices share out whatever else the machine is doing.
+                for _ in range(args.rounds):
+                    sends.append(clients.run_slice("send", slice_seconds))
+                    hellos.append(clients.run_slice("hello", slice_seconds))
             time.sleep(0.5)  # let the last commits land before counting
             stored = stored_keys(instance, database_url)
-        for session in patients + visitors:
-            session.close()
+        # Read before the folder goes: why the server answered as it did, if it failed.
+        server_errors = error_lines(Path(folder) / "send.log")
 
     # The warm-up sends count for "lost" too: every acknowledged send must be stored.
     acknowledged = [key for tally in [warm_up, *sends] for key in tally.acknowledged]
     lost = len(set(acknowledged) - stored)
     send_requests = sum(tally.requests for tally in sends)
     hello_requests = sum(tally.requests for tally in hellos)
-    send_rps = send_requests / sum(tally.elapsed for tally in sends)
-    hello_rps = hello_requests / sum(tally.elapsed for tally in hellos)
+    send_rps = send_requests / sum(tally.seconds for tally in sends)
+    hello_rps = hello_requests / sum(tally.seconds for tally in hellos)
     send_latencies = [value for tally in sends for value in tally.latencies]
     hello_latencies = [value for tally in hellos for value in tally.latencies]
     failures = [failure for tally in sends + hellos for failure in tally.failures]
@@ -399,6 +568,9 @@ def measure(
     print(f"stored {len(stored)} submissions; acknowledged {len(acknowledged)}; lost {lost}")
     if failures:
         print(f"unexpected answers: {len(failures)}, first: {failures[:5]}")
+        print("the send server's log, errors only:" if server_errors else "no error in its log")
+        for line in server_errors:
+            print(f"  {line}")
     goals = {
         f"ratio >= {GOAL_RATIO}": ratio >= GOAL_RATIO,
         f"p99 < {GOAL_P99_MS:.0f} ms": p99_ms < GOAL_P99_MS,
@@ -431,7 +603,7 @@ def main() -> int:
         help=f"a server where a fresh database may be made and dropped (default: {POSTGRES_ADMIN})",
     )
     parser.add_argument("--seconds", type=float, default=12.0, help="measured time per target")
-    parser.add_argument("--clients", type=int, default=8, help="concurrent client threads")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent client processes")
     parser.add_argument("--rounds", type=int, default=3, help="alternating slices per target")
     args = parser.parse_args()
     if args.clients < 1 or args.rounds < 1 or args.seconds <= 0:

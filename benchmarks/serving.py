@@ -20,6 +20,17 @@ from pathlib import Path
 
 import requests
 
+CPUS = os.cpu_count() or 1
+# Every benchmark serves its apps alike: gthread workers, two per CPU with two threads each.
+# On 2 cores this gave sends a shorter tail than one worker per CPU with four threads, whose
+# threads wait on one another for the GIL while one of them holds the database's write lock.
+WORKERS = 2 * CPUS
+THREADS = 2
+
+
+def gunicorn_settings(workers: int = WORKERS, threads: int = THREADS) -> list[str]:
+    return ["-w", str(workers), "-k", "gthread", "--threads", str(threads)]
+
 
 def app_environment(instance: Path, database_url: str | None = None) -> dict[str, str]:
     """The environment the app runs in: this one, with plain HTTP, the instance folder

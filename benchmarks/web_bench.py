@@ -45,9 +45,7 @@ from serving import BenchError  # noqa: E402
 from questionnaire.engine import load_ruleset  # noqa: E402
 from questionnaire.engine.definition import Page  # noqa: E402
 
-CPUS = os.cpu_count() or 1
-WORKERS = 2 * CPUS
-THREADS = 2
+CPUS = serving.CPUS
 CONNECTIONS = 8
 WRK_THREADS = 2
 
@@ -106,10 +104,6 @@ class Load:
 # -- servers ---------------------------------------------------------------------------------
 
 
-def gunicorn_settings(workers: int = WORKERS, threads: int = THREADS) -> list[str]:
-    return ["-w", str(workers), "-k", "gthread", "--threads", str(threads)]
-
-
 def gunicorn(
     target: str,
     env: Mapping[str, str],
@@ -118,7 +112,7 @@ def gunicorn(
     settings: Sequence[str] | None = None,
 ) -> AbstractContextManager[str]:
     """A server with these benchmarks' settings (or ``settings``), run from the repository."""
-    options = [*(gunicorn_settings() if settings is None else settings), *extra]
+    options = [*(serving.gunicorn_settings() if settings is None else settings), *extra]
     return serving.gunicorn(target, env, log_path, options, cwd=ROOT)
 
 
@@ -358,7 +352,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     seconds = max(1, args.duration // rounds)
     pages = load_ruleset(ROOT / "rules").questionnaire.pages
     print(
-        f"gunicorn {' '.join(gunicorn_settings())}; wrk -t{WRK_THREADS} -c{CONNECTIONS}; "
+        f"gunicorn {' '.join(serving.gunicorn_settings())}; wrk -t{WRK_THREADS} -c{CONNECTIONS}; "
         f"{rounds} rounds of {seconds} s per target; {CPUS} CPUs"
     )
 
@@ -385,7 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "questionnaire:create_app()",
             app_environment(work / "pdf-instance"),
             work / "pdf.log",
-            settings=gunicorn_settings(workers=1),
+            settings=serving.gunicorn_settings(workers=1),
         )
         with pdf_server as pdf_base:
             pdf = time_pdf(pdf_base, pages, args.pdf_runs)

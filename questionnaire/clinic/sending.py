@@ -15,6 +15,7 @@ import re
 import secrets
 import time
 import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -30,6 +31,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from markupsafe import Markup, escape
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -41,6 +43,8 @@ from questionnaire.engine import AnswersError
 from questionnaire.extensions import db
 from questionnaire.web.answerstore import CLINIC_SLUG, load_answers
 from questionnaire.web.app import current_ruleset
+from questionnaire.web.csrftoken import csrf_token
+from questionnaire.web.frames import frame_cache, site_root
 from questionnaire.web.ratelimits import rate_limited
 
 bp = Blueprint("sending", __name__)
@@ -285,7 +289,7 @@ def send() -> ResponseReturnValue:
     except AnswersError:
         return redirect(url_for("patient.check"))
     if request.method == "GET":
-        return _render_form(clinic, {"idempotency_key": _form_key()}, [])
+        return _render_blank_form(clinic, _form_key())
 
     today = datetime.now(UTC).date()
     form, errors, values = read_send_form(request.form, today)
@@ -345,7 +349,12 @@ def database_unavailable(error: Exception) -> ResponseReturnValue:
     return page, 503, {"Retry-After": "120"}
 
 
-def _render_form(clinic: ClinicToSendTo, values: dict[str, str], errors: list[FormProblem]) -> str:
+def _render_form(
+    clinic: ClinicToSendTo,
+    values: Mapping[str, str],
+    errors: list[FormProblem],
+    **extra: Any,
+) -> str:
     return render_template(
         "sending/send.html",
         clinic=clinic,
@@ -353,7 +362,24 @@ def _render_form(clinic: ClinicToSendTo, values: dict[str, str], errors: list[Fo
         errors=errors,
         error_for={error.name: error for error in errors},
         example_appointment=_numeric_date(datetime.now(UTC).date() + timedelta(days=30)),
+        **extra,
     )
+
+
+def _render_blank_form(clinic: ClinicToSendTo, form_key: str) -> str:
+    """The form as first shown: drawn once per clinic and day with slots for the CSRF token
+    and the form's key, the only parts that differ between patients (see web/frames.py)."""
+    if current_app.jinja_env.auto_reload:
+        return _render_form(clinic, {"idempotency_key": form_key}, [])
+
+    def draw(markers: Sequence[Markup]) -> str:
+        values = {"idempotency_key": markers[1]}
+        return _render_form(clinic, values, [], csrf_token=lambda: markers[0])
+
+    today = datetime.now(UTC).date()
+    shape = ("send-form", clinic, today, site_root())
+    frame = frame_cache().get(shape, draw, slots=2)
+    return frame.fill([escape(csrf_token()), escape(form_key)])
 
 
 def _numeric_date(day: date) -> str:

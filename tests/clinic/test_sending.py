@@ -171,6 +171,31 @@ def test_the_form_asks_for_consent_name_and_dates_with_labels(patient: FlaskClie
     )
 
 
+def test_each_patient_gets_their_own_token_and_key_and_their_clinics_name(
+    app: Flask, patient: FlaskClient
+) -> None:
+    # The requests below run in this test's app context (see the clinic fixture).
+    store.create_clinic("south", "South Back Clinic")
+    other = app.test_client()
+    assert other.get("/c/south/").status_code == 302
+    with other.session_transaction() as session:
+        session["answers"] = dict(ANSWERS)
+
+    pages = []
+    for client in (patient, other, patient):
+        with app.app_context():  # each request its own, as outside tests (own ``g``)
+            pages.append(client.get("/send").get_data(as_text=True))
+
+    assert "Send your answers to North Spine Clinic" in pages[0]
+    assert "Send your answers to South Back Clinic" in pages[1]
+    assert "North Spine" not in pages[1]
+    tokens = [hidden(page, "csrf_token") for page in pages]
+    keys = [hidden(page, "idempotency_key") for page in pages]
+    assert tokens[0] != tokens[1] and keys[0] != keys[1]
+    assert (tokens[2], keys[2]) == (tokens[0], keys[0]), "showing the form again keeps its key"
+    assert "<!--slot-" not in "".join(pages)
+
+
 def test_sending_stores_one_submission_and_shows_a_reference(
     app: Flask, patient: FlaskClient
 ) -> None:

@@ -15,8 +15,12 @@ from typing import Any
 import limits
 from flask import Flask
 
+from questionnaire.web import ratestorage
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
+WORKER_MEMORY = f"{ratestorage.SCHEME}://"
+IN_MEMORY = (WORKER_MEMORY, "memory://")
 DEFAULTS: dict[str, Any] = {
     "RULES_DIR": str(PROJECT_ROOT / "rules"),
     "SQLALCHEMY_DATABASE_URI": None,  # filled in from DATABASE_URL or the instance folder
@@ -41,7 +45,8 @@ DEFAULTS: dict[str, Any] = {
     # Canonical URL of the FHIR Questionnaire; unset, this server's own address is used.
     "FHIR_QUESTIONNAIRE_URL": None,
     "RATELIMIT_ENABLED": True,
-    "RATELIMIT_STORAGE_URI": "memory://",
+    # Counts in this worker's memory (see ratestorage.py); in Redis when REDIS_URL is set.
+    "RATELIMIT_STORAGE_URI": WORKER_MEMORY,
     "RATELIMIT_HEADERS_ENABLED": False,
     # Per client address (Flask-Limiter syntax): POST /api/v1/evaluate, and /sheet.pdf.
     "API_RATE_LIMIT": "120 per minute",
@@ -120,7 +125,7 @@ def _finish(app: Flask) -> None:
     elif uri.startswith("postgresql://"):
         uri = "postgresql+psycopg://" + uri.removeprefix("postgresql://")
     app.config["SQLALCHEMY_DATABASE_URI"] = uri
-    if app.config.get("REDIS_URL") and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
+    if app.config.get("REDIS_URL") and app.config["RATELIMIT_STORAGE_URI"] in IN_MEMORY:
         app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
     for key in RATE_LIMIT_KEYS:
         _check_rate_limit(key, app.config[key])

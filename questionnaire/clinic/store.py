@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer, make_transient_to_detached
 
 from questionnaire.clinic.audit import audit_values, write_audit
+from questionnaire.clinic.jsontext import JSONText
 from questionnaire.clinic.models import (
     ROLES,
     AuditEvent,
@@ -195,6 +196,8 @@ class NewSubmission:
     result: dict[str, Any]
     ruleset_version: str
     ruleset_sha256: str
+    # ``result`` as JSON text, when the caller has it already: stored as it is.
+    result_json: str | None = None
 
 
 def create_submission(new: NewSubmission) -> tuple[Submission, bool]:
@@ -215,7 +218,7 @@ def create_submission(new: NewSubmission) -> tuple[Submission, bool]:
         "date_of_birth": new.date_of_birth,
         "appointment_date": new.appointment_date,
         "answers": new.answers,
-        "result": new.result,
+        "result": new.result if new.result_json is None else JSONText(new.result_json),
         "ruleset_version": new.ruleset_version,
         "ruleset_sha256": new.ruleset_sha256,
         "created_at": utcnow(),
@@ -249,7 +252,7 @@ def create_submission(new: NewSubmission) -> tuple[Submission, bool]:
             if existing is not None:
                 return existing, False
             continue
-        return _stored(submission_id, row), True
+        return _stored(submission_id, {**row, "result": new.result}), True
     raise StoreError("could not find an unused reference code; try again")
 
 

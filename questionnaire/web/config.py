@@ -15,6 +15,7 @@ from typing import Any
 import limits
 from flask import Flask
 
+from questionnaire.clinic import jsontext
 from questionnaire.web import ratestorage
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -125,6 +126,18 @@ def _finish(app: Flask) -> None:
     elif uri.startswith("postgresql://"):
         uri = "postgresql+psycopg://" + uri.removeprefix("postgresql://")
     app.config["SQLALCHEMY_DATABASE_URI"] = uri
+    # An operator's options add to the app's own (which keep patient data out of errors).
+    options = {
+        **DEFAULTS["SQLALCHEMY_ENGINE_OPTIONS"],
+        "json_serializer": jsontext.dumps,
+        **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+    }
+    if options["json_serializer"] is not jsontext.dumps:
+        raise ConfigError(
+            "SQLALCHEMY_ENGINE_OPTIONS['json_serializer'] is not allowed: the app sets it, so "
+            "that results written once as JSON are stored as they are (clinic/jsontext.py)"
+        )
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if app.config.get("REDIS_URL") and app.config["RATELIMIT_STORAGE_URI"] in IN_MEMORY:
         app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
     for key in RATE_LIMIT_KEYS:

@@ -9,6 +9,8 @@ committed since its read.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 import secrets
 import sqlite3
@@ -27,8 +29,9 @@ from helpers import PASSWORD, csrf_token, login, logout, make_clinic, make_staff
 from sqlalchemy import Engine, event, func, inspect, select
 from sqlalchemy.exc import OperationalError
 
-from questionnaire.clinic import store
+from questionnaire.clinic import jsontext, store
 from questionnaire.clinic.db_sqlite import WRITER_LOCK_SUFFIX, writer_lock_path
+from questionnaire.clinic.jsontext import JSONText
 from questionnaire.clinic.models import AuditEvent, Clinic, StaffSession, StaffUser, Submission
 from questionnaire.clinic.passwords import hash_password
 from questionnaire.clinic.transactions import UnsavedChangesError, writing
@@ -456,3 +459,27 @@ def test_inside_a_callers_block_a_used_key_keeps_the_callers_work(db_app: Flask)
     assert again.patient_name == first.patient_name
     assert store.get_clinic_by_slug("south") is not None, "the caller's clinic was rolled back"
     assert store.count_submissions(clinic_id) == 1
+
+
+def test_a_result_given_as_json_text_is_stored_as_that_json(db_app: Flask) -> None:
+    clinic_id = store.create_clinic("north", "North Spine Clinic").id
+    result = {"urgent": True, "urgent_reasons": ["Get help now."], "sections": []}
+    new = dataclasses.replace(
+        new_submission(clinic_id), result=result, result_json=json.dumps(result, indent=1)
+    )
+
+    submission, _ = store.create_submission(new)
+    assert submission.result == result
+    assert submission.flag_urgent
+    db.session.expire_all()
+
+    stored = db.session.get(Submission, submission.id)
+    assert stored is not None
+    assert stored.result == result
+
+
+def test_json_text_cannot_be_stored_by_a_plain_serializer() -> None:
+    with pytest.raises(TypeError, match="JSONText"):
+        json.dumps(JSONText("{}"))
+    assert jsontext.dumps(JSONText('{"a": 1}')) == '{"a": 1}'
+    assert jsontext.dumps({"a": 1}) == '{"a": 1}'

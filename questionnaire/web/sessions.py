@@ -13,6 +13,9 @@ limit is applied to it as to any cookie; each request gets its own copy of the d
 entries live only in this worker's memory, like the cookie in the request itself, and are
 never written anywhere.
 
+The JSON API and the static files read no cookie and keep nothing between requests: they get
+Flask's null session, so the cookie is neither opened nor sent back (nor ``Vary: Cookie``).
+
 Flask-Login's own template hook loads the user for every page drawn, and its session
 protection then writes a flag into a patient's cookie, though patients never sign in. Templates
 get ``current_user`` as a proxy instead, so the user is loaded only where a page uses it
@@ -26,8 +29,8 @@ import threading
 import time
 from typing import Any
 
-from flask import Flask
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, Request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_login import current_user
 from itsdangerous import URLSafeTimedSerializer
 
@@ -35,6 +38,8 @@ from itsdangerous import URLSafeTimedSerializer
 _MAX_KEYS = 4
 # Cookie values remembered per serializer; past the bound the map starts again from empty.
 MAX_REMEMBERED = 4096
+# Paths that never use the session.
+SESSIONLESS = ("/api/", "/static/")
 
 
 def register_sessions(app: Flask) -> None:
@@ -50,6 +55,11 @@ def _current_user() -> dict[str, Any]:
 class SignedCookieSessions(SecureCookieSessionInterface):
     def __init__(self) -> None:
         self._serializers: dict[tuple[object, ...], URLSafeTimedSerializer] = {}
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith(SESSIONLESS):
+            return None  # Flask then uses a null session: readable, empty, never saved
+        return super().open_session(app, request)
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         if not app.secret_key:

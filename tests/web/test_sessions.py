@@ -147,3 +147,21 @@ def test_the_remembered_values_are_bounded(tmp_path: Path, monkeypatch: pytest.M
 
     assert len(signer._known) <= 3
     assert [signer.loads(value, max_age=60) for value in values] == [{"n": n} for n in range(7)]
+
+
+def test_the_api_and_static_files_neither_read_nor_send_the_cookie(tmp_path: Path) -> None:
+    client = make_app(tmp_path).test_client()
+    client.get("/test/put")
+    value = cookie(client)
+
+    for response in (
+        client.get("/api/v1/questionnaire"),
+        client.post("/api/v1/evaluate", json={}),
+        client.get("/static/css/main.css"),
+    ):
+        with response:
+            assert response.status_code in (200, 422), response.request.path
+            assert "Set-Cookie" not in response.headers
+            assert "Cookie" not in response.headers.get("Vary", "")
+    assert cookie(client) == value
+    assert client.get("/test/read").text != "None", "the patient's own session is kept"

@@ -51,10 +51,10 @@ def render_result(rs: RuleSet, result: Result, *, print_mode: bool) -> str:
 def _draw_sheet(
     rs: RuleSet, result: Result, today: date, *, print_mode: bool, send_link: Markup
 ) -> str:
-    sheet = build_sheet(rs, result, today)
     # On paper a link is only useful as a full address.
     guide_url = url_for("patient.guide", _external=True)
     guide_link = guide_url if print_mode else url_for("patient.guide")
+    sheet = build_sheet(rs, result, today, guide_url)
     return render_template(
         "patient/sheet.html",
         sheet=sheet,

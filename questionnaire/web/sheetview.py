@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from questionnaire.engine.definition import Category, Section
-from questionnaire.engine.result import QuestionOut, Result
+from questionnaire.engine.result import QuestionOut, Result, SectionOut
 from questionnaire.engine.ruleset import RuleSet
+from questionnaire.web.printlength import section_paragraphs, sections_in_full
 
 # Lines to write notes on under each question, on paper.
 NOTE_LINES = 1
@@ -23,6 +24,10 @@ class QuestionGroup:
 class Sheet:
     result: Result
     question_groups: list[QuestionGroup]
+    # The result's guide sections: on screen all in full; on paper the first ones in full, as
+    # far as the sheet stays within two pages, and the others only by title (printlength.py).
+    printed_in_full: list[SectionOut]
+    printed_as_titles: list[SectionOut]
     other_sections: list[Section]  # the rest of the guide, one click away
     made_on: str
     stamp: str
@@ -32,12 +37,18 @@ class Sheet:
         return range(NOTE_LINES)
 
 
-def build_sheet(rs: RuleSet, result: Result, today: date) -> Sheet:
+def build_sheet(rs: RuleSet, result: Result, today: date, guide_url: str) -> Sheet:
+    """What the sheet shows; ``guide_url`` is the guide's full address, printed on paper."""
     shown = {section.id for section in result.sections}
+    groups = group_questions(rs.categories, result.questions)
+    others = [section for section in rs.guide if section.id not in shown]
+    in_full = sections_in_full(result, groups, len(others), guide_url, NOTE_LINES)
     return Sheet(
         result=result,
-        question_groups=group_questions(rs.categories, result.questions),
-        other_sections=[section for section in rs.guide if section.id not in shown],
+        question_groups=groups,
+        printed_in_full=result.sections[:in_full],
+        printed_as_titles=result.sections[in_full:],
+        other_sections=others,
         made_on=long_date(today),
         stamp=f"Rule set {result.ruleset.version} ({result.ruleset.sha256[:12]})",
     )
@@ -78,4 +89,4 @@ def long_date(day: date) -> str:
 
 def paragraphs(body: str) -> list[str]:
     """Guide text is plain text with paragraphs separated by a blank line."""
-    return [part.strip() for part in body.split("\n\n") if part.strip()]
+    return section_paragraphs(body)

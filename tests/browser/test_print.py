@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -16,8 +17,11 @@ from .conftest import (
     ARTIFACTS,
     SCREENSHOTS,
     TYPICAL_PATIENT,
+    PatientAnswers,
     Session,
+    audit_page,
     complete_questionnaire,
+    expected_result,
     pdf_page_count,
 )
 
@@ -33,12 +37,52 @@ SCREEN_ONLY = [
     ".button",
 ]
 MAX_PAGES = 2
+# Leads the list of guide sections printed by title only.
+READ_IN_THE_GUIDE = re.compile(r"^(Also read|Read) in the guide:$")
+
+# Nearly every risk factor and no red flag (MANY_RISKS in tests/web/patient_forms.py): 14 guide
+# sections, 28 questions and 12 notes, more than two pages would hold.
+MANY_RISKS_PATIENT: PatientAnswers = {
+    "your-pain": {"pain_duration": "under_6_weeks", "limb_pain": "leg", "pain_score": "9"},
+    "warning-signs": {"red_flags": ["none"]},
+    "care-so-far": {
+        "conservative_care": ["none"],
+        "earlier_injections": "yes",
+        "injection_relief": "did_not_help",
+    },
+    "cause-and-scans": {"diagnosis_given": "not_sure", "imaging_done": "not_sure"},
+    "blood-and-bleeding": {"blood_thinners": "yes", "bleeding_disorder": "yes"},
+    "diabetes": {"diabetes": "yes", "diabetes_control": "not_sure"},
+    "infection": {"infection": "yes"},
+    "allergies": {
+        "allergies": ["contrast_dye", "local_anaesthetic", "steroid", "latex", "other"],
+        "allergy_other": "penicillin",
+    },
+    "pregnancy": {"pregnancy": "yes"},
+    "last-things": {"driver": "yes"},
+}
+
+
+def open_sheet(page: Page, ruleset: RuleSet, patient: PatientAnswers) -> None:
+    complete_questionnaire(page, ruleset, patient)
+    page.get_by_role("button", name="Build my sheet").click()
+    expect(page.locator("h1")).to_have_text("Your questions for your appointment")
 
 
 def open_typical_sheet(page: Page, ruleset: RuleSet) -> None:
-    complete_questionnaire(page, ruleset, TYPICAL_PATIENT)
-    page.get_by_role("button", name="Build my sheet").click()
-    expect(page.locator("h1")).to_have_text("Your questions for your appointment")
+    open_sheet(page, ruleset, TYPICAL_PATIENT)
+
+
+def print_page_counts(page: Page, name: str) -> dict[str, int]:
+    """The page, printed by the browser on A4 and on US Letter: pages on each (the PDFs are
+    kept as test-artifacts/<name>-<paper>.pdf)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    pages = {}
+    for paper in ("A4", "Letter"):
+        pdf = page.pdf(format=paper, print_background=True)
+        (ARTIFACTS / f"{name}-{paper.lower()}.pdf").write_bytes(pdf)
+        pages[paper] = pdf_page_count(pdf)
+    return pages
 
 
 def test_printed_sheet_hides_navigation_and_fits_two_pages(page: Page, ruleset: RuleSet) -> None:
@@ -55,17 +99,61 @@ def test_printed_sheet_hides_navigation_and_fits_two_pages(page: Page, ruleset: 
     for text in ("Tell your care team", "Questions to ask your doctor"):
         expect(page.get_by_role("heading", name=text)).to_be_visible()
 
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    pages = {}
-    for paper in ("A4", "Letter"):
-        pdf = page.pdf(format=paper, print_background=True)
-        (ARTIFACTS / f"sheet-print-{paper.lower()}.pdf").write_bytes(pdf)
-        pages[paper] = pdf_page_count(pdf)
+    pages = print_page_counts(page, "sheet-print")
     too_long = {paper: count for paper, count in pages.items() if not 1 <= count <= MAX_PAGES}
     assert not too_long, (
         f"the typical sheet prints on {too_long} pages; at most {MAX_PAGES} allowed "
         f"(see {ARTIFACTS}/sheet-print-*.pdf)"
     )
+    # Every guide section prints in full.
+    expect(page.locator(".guide-section--title-only")).to_have_count(0)
+
+
+def test_a_long_sheet_prints_its_notes_and_questions_and_fits_two_pages(
+    page: Page, ruleset: RuleSet
+) -> None:
+    result = expected_result(ruleset, MANY_RISKS_PATIENT)
+    open_sheet(page, ruleset, MANY_RISKS_PATIENT)
+    page.emulate_media(media="print")
+
+    for item in (*result.care_team_notes, *result.questions):
+        expect(page.get_by_text(item.text, exact=True)).to_be_visible()
+    # The guide sections that do not fit print as a list of their titles.
+    title_only = page.locator(".guide-section--title-only")
+    assert 0 < title_only.count() <= len(result.sections)
+    expect(page.get_by_text(READ_IN_THE_GUIDE)).to_be_visible()
+    for index in range(title_only.count()):
+        section = title_only.nth(index)
+        expect(section.locator("h3")).to_be_visible()
+        expect(section.locator("p")).not_to_have_count(0)
+        for paragraph in section.locator("p").all():
+            expect(paragraph).to_be_hidden()
+
+    pages = print_page_counts(page, "sheet-many-risks-print")
+    too_long = {paper: count for paper, count in pages.items() if not 1 <= count <= MAX_PAGES}
+    assert not too_long, (
+        f"the long sheet prints on {too_long} pages; at most {MAX_PAGES} allowed "
+        f"(see {ARTIFACTS}/sheet-many-risks-print-*.pdf)"
+    )
+
+
+def test_on_screen_a_long_sheet_shows_every_guide_section_in_full(
+    page: Page, ruleset: RuleSet
+) -> None:
+    result = expected_result(ruleset, MANY_RISKS_PATIENT)
+    open_sheet(page, ruleset, MANY_RISKS_PATIENT)
+
+    assert len(result.sections) >= 14
+    for section in result.sections:
+        region = page.locator(f"section#{section.id}")
+        expect(region.get_by_role("heading", name=section.title)).to_be_visible()
+        expect(
+            region.get_by_text(f"Why you are seeing this: {section.because.reason}")
+        ).to_be_visible()
+        for paragraph in section.body.split("\n\n"):
+            expect(region.get_by_text(" ".join(paragraph.split()), exact=True)).to_be_visible()
+    expect(page.get_by_text(READ_IN_THE_GUIDE)).to_be_hidden()
+    audit_page(page, "sheet-many-risks")
 
 
 def render_first_page(pdf: Path, name: str) -> Path:

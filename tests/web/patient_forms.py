@@ -24,6 +24,29 @@ TYPICAL: dict[str, Any] = {
     "red_flags": ["none"],
 }
 
+# A patient with nearly every risk factor and no red flag: the longest sheet without the urgent
+# box (14 guide sections, 28 questions, 12 notes for the care team).
+MANY_RISKS: dict[str, Any] = {
+    "pain_duration": "under_6_weeks",
+    "conservative_care": ["none"],
+    "blood_thinners": "yes",
+    "bleeding_disorder": "yes",
+    "diabetes": "yes",
+    "diabetes_control": "not_sure",
+    "infection": "yes",
+    "red_flags": ["none"],
+    "allergies": ["contrast_dye", "local_anaesthetic", "steroid", "latex", "other"],
+    "allergy_other": "penicillin",
+    "pregnancy": "yes",
+    "earlier_injections": "yes",
+    "injection_relief": "did_not_help",
+    "driver": "yes",
+    "imaging_done": "not_sure",
+    "diagnosis_given": "not_sure",
+    "limb_pain": "leg",
+    "pain_score": 9,
+}
+
 
 def csrf_token(html: str) -> str:
     match = TOKEN.search(html)

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import html
+import random
+import re
 import shutil
 import subprocess
 import urllib.request
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from patient_forms import TYPICAL
+from patient_forms import MANY_RISKS, TYPICAL
 
 from questionnaire import create_app
 from questionnaire.engine import RuleSet
@@ -20,6 +23,7 @@ from questionnaire.web import pdf as pdf_module
 from questionnaire.web.app import current_ruleset
 from questionnaire.web.pdf import PdfCache, StaticOnlyFetcher, render_document
 from questionnaire.web.sheetpage import render_sheet
+from questionnaire.web.sheetview import build_sheet
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
 CSS_PX_PER_MM = 96 / 25.4
@@ -36,13 +40,20 @@ def sheet_html(app: Flask, answers: dict[str, Any]) -> str:
         return render_sheet(current_ruleset(), answers, print_mode=True)
 
 
-def pdftotext(pdf: bytes, tmp_path: Path) -> str:
+def pdftotext(pdf: bytes, tmp_path: Path, mode: str = "-layout") -> str:
+    """The PDF's text, words one space apart; ``mode="-raw"`` keeps the order it was drawn in
+    (column after column), so no line of one column runs into the other's."""
     path = tmp_path / "sheet.pdf"
     path.write_bytes(pdf)
     done = subprocess.run(
-        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+        ["pdftotext", mode, str(path), "-"], capture_output=True, text=True, check=True
     )
     return " ".join(done.stdout.split())
+
+
+def squeezed(text: str) -> str:
+    """Text without white space: a line may break after a hyphen as well as at a space."""
+    return "".join(text.split())
 
 
 def test_the_pdf_download_is_a_pdf_of_the_sheet(
@@ -88,6 +99,127 @@ def test_a_typical_sheet_prints_on_at_most_two_pages(
 
     assert len(document.pages) <= 2
     assert document.pages[0].width == pytest.approx(width_mm * CSS_PX_PER_MM, abs=1)
+
+
+# -- long sheets on paper ---------------------------------------------------------------------
+#
+# Notes and questions always print in full; guide sections print in full as far as the sheet
+# stays within two pages, the others by title (questionnaire/web/printlength.py). A sheet whose
+# notes and questions alone need more than two pages (the urgent box with nearly every risk
+# factor, or "not sure" to most questions) still runs longer; the answer sets below stay clear of
+# that.
+
+
+@pytest.mark.parametrize("paper", ["a4", "letter"])
+def test_a_sheet_with_many_risk_factors_prints_on_at_most_two_pages(
+    app: Flask, ruleset: RuleSet, tmp_path: Path, paper: str
+) -> None:
+    result = ruleset.evaluate(ruleset.validate(MANY_RISKS))
+    assert len(result.sections) >= 14 and len(result.questions) >= 28
+
+    document = render_document(sheet_html(app, MANY_RISKS), STATIC, "/static", paper)
+
+    assert len(document.pages) <= 2
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext is not installed; the PDF's text is not checked")
+    words = pdftotext(document.write_pdf(), tmp_path, "-raw")
+    text = squeezed(words)
+    # What the patient brings along prints in full.
+    for item in (*result.care_team_notes, *result.questions):
+        assert squeezed(item.text) in text
+    # Every section is there, in full or by title in a list with the guide's address.
+    for section in result.sections:
+        assert squeezed(section.title) in text
+    assert re.search(r"(Also read|Read) in the guide:", words)
+    assert "localhost/guide" in text
+
+
+@pytest.mark.parametrize(("answers", "all_in_full"), [(TYPICAL, True), (MANY_RISKS, False)])
+def test_guide_sections_print_in_full_from_the_first_as_far_as_they_fit(
+    ruleset: RuleSet, answers: dict[str, Any], all_in_full: bool
+) -> None:
+    result = ruleset.evaluate(ruleset.validate(answers))
+
+    sheet = build_sheet(ruleset, result, date(2026, 11, 24), "http://localhost/guide")
+
+    assert [*sheet.printed_in_full, *sheet.printed_as_titles] == result.sections
+    assert (not sheet.printed_as_titles) is all_in_full
+
+
+def test_a_typical_sheet_prints_every_guide_section_in_full(
+    app: Flask, ruleset: RuleSet, tmp_path: Path
+) -> None:
+    result = ruleset.evaluate(ruleset.validate(TYPICAL))
+    page = sheet_html(app, TYPICAL)
+
+    assert "guide-section--title-only" not in page
+    assert "in the guide:" not in page
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext is not installed; the PDF's text is not checked")
+    pdf = render_document(page, STATIC, "/static", "letter").write_pdf()
+    text = squeezed(pdftotext(pdf, tmp_path, "-raw"))
+    for section in result.sections:
+        assert squeezed(section.title) in text
+        for paragraph in section.body.split("\n\n"):
+            assert squeezed(paragraph) in text
+
+
+def varied_answers(ruleset: RuleSet, seed: int) -> dict[str, Any]:
+    """Answers to every question of the form, each drawn (from ``seed``) from its choices, with
+    no red flag ticked."""
+    rng = random.Random(seed)
+    answers: dict[str, Any] = {}
+    for question in ruleset.questions:
+        choices = [choice.id for choice in question.options]
+        if question.kind == "number":
+            answers[question.id] = rng.randint(question.minimum or 0, question.maximum or 10)
+        elif question.kind in ("one_of", "yes_no"):
+            answers[question.id] = rng.choice(choices)
+        elif question.kind == "any_of":
+            ticked = [choice for choice in choices if choice != "none" and rng.random() < 0.4]
+            answers[question.id] = ticked or [choices[-1]]
+    answers["red_flags"] = ["none"]
+    return answers
+
+
+# Named answer sets, and seeds for varied_answers: together 12 sheets of every length.
+SAMPLE = {
+    "typical": TYPICAL,
+    "many-risks": MANY_RISKS,
+    "urgent": {**TYPICAL, "red_flags": ["saddle_numbness", "fever_or_chills"]},
+    # More notes and questions still (30 and 13): two pages with every section by title.
+    "most-items": {
+        **MANY_RISKS,
+        "pain_duration": "6_to_12_weeks",
+        "pain_location": ["lower_back", "mid_or_upper_back"],
+        "injection_relief": "under_1_week",
+        "diagnosis_given": "yes",
+        "imaging_done": "no",
+        "blood_thinners": "no",
+        "infection": "no",
+        "allergies": ["contrast_dye", "local_anaesthetic", "steroid", "latex", "other", "not_sure"],
+        "pregnancy": "not_sure",
+        "driver": "no",
+        "pain_score": 7,
+    },
+}
+SEEDS = range(8)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("paper", ["a4", "letter"])
+@pytest.mark.parametrize("sheet", [*SAMPLE, *(f"varied-{seed}" for seed in SEEDS)])
+def test_every_sheet_prints_on_one_or_two_pages(
+    app: Flask, ruleset: RuleSet, sheet: str, paper: str
+) -> None:
+    if sheet in SAMPLE:
+        answers = SAMPLE[sheet]
+    else:
+        answers = varied_answers(ruleset, int(sheet.removeprefix("varied-")))
+
+    document = render_document(sheet_html(app, answers), STATIC, "/static", paper)
+
+    assert 1 <= len(document.pages) <= 2
 
 
 def test_an_unknown_paper_size_is_refused_with_the_choices(client: FlaskClient) -> None:

@@ -78,6 +78,20 @@ def empty_app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
 
 
 @pytest.fixture
+def contextless_app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
+    """The app on SQLite and on PostgreSQL, with every table and no app context left pushed:
+    each request, in whatever thread, gets its own, as in production."""
+    app = make_app(tmp_path, database_url)
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+@pytest.fixture
 def sqlite_app(tmp_path: Path) -> Iterator[Flask]:
     """An app on SQLite only, with every table, inside an app context."""
     app = make_app(tmp_path, f"sqlite:///{tmp_path / 'clinic.sqlite3'}")

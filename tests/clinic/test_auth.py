@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -520,26 +519,8 @@ def test_the_code_that_confirmed_set_up_cannot_sign_in_again(
 
 
 @pytest.fixture
-def shared_app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
-    """The app on SQLite and on PostgreSQL, with no app context pushed: each request in each
-    thread gets its own, as in production."""
-    app = create_app(
-        {
-            "TESTING": True,
-            "INSTANCE_PATH": str(tmp_path / "instance"),
-            "SECRET_KEY": "auth-tests-secret-key-not-for-production",
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "SECURE_COOKIES": False,
-            "RATELIMIT_ENABLED": False,
-        }
-    )
-    with app.app_context():
-        db.create_all()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        for engine in db.engines.values():
-            engine.dispose()
+def shared_app(contextless_app: Flask) -> Flask:
+    return contextless_app
 
 
 def test_one_code_sent_twice_at_once_signs_in_once(

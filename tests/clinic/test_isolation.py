@@ -4,16 +4,13 @@ PostgreSQL: every URL with a clinic A id answers 404 to clinic B, like a missing
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from helpers import Account, csrf_token, login, make_clinic, make_staff, make_submission
 
-from questionnaire import create_app
 from questionnaire.clinic.models import AuditEvent, Submission
 from questionnaire.extensions import db
 
@@ -31,26 +28,8 @@ class World:
 
 
 @pytest.fixture
-def clinic_app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
-    """The app on SQLite and on PostgreSQL (``database_url`` runs each test on both), with no
-    app context left pushed: each request gets its own, as in production."""
-    app = create_app(
-        {
-            "TESTING": True,
-            "INSTANCE_PATH": str(tmp_path / "instance"),
-            "SECRET_KEY": "isolation-tests-secret-key-not-for-production",
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "SECURE_COOKIES": False,
-            "RATELIMIT_ENABLED": False,
-        }
-    )
-    with app.app_context():
-        db.create_all()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        for engine in db.engines.values():
-            engine.dispose()
+def clinic_app(contextless_app: Flask) -> Flask:
+    return contextless_app
 
 
 @pytest.fixture

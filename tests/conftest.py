@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from support.testapp import app_with
 
-from questionnaire import create_app
 from questionnaire.engine import RuleSet, load_ruleset
 
 RULES_DIR = Path(__file__).resolve().parents[1] / "rules"
@@ -70,16 +70,7 @@ def ruleset() -> RuleSet:
 
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[Flask]:
-    app = create_app(
-        {
-            "TESTING": True,
-            "INSTANCE_PATH": str(tmp_path / "instance"),
-            "SECRET_KEY": "test-secret-key-not-for-production",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite3'}",
-            "SECURE_COOKIES": False,
-            "RATELIMIT_ENABLED": False,
-        }
-    )
+    app = app_with(tmp_path)
     with app.app_context():
         from questionnaire.extensions import db
 

@@ -10,25 +10,14 @@ import pytest
 from flask import Flask
 from jsonschema import Draft202012Validator
 from patient_forms import TYPICAL
-
-from questionnaire import create_app
+from support.testapp import app_with
 
 EVALUATE = "/api/v1/evaluate"
 
 
 @pytest.fixture
 def limited_app(tmp_path: Path) -> Flask:
-    return create_app(
-        {
-            "TESTING": True,
-            "INSTANCE_PATH": str(tmp_path / "instance"),
-            "SECRET_KEY": "test-secret-key-not-for-production",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite3'}",
-            "SECURE_COOKIES": False,
-            "RATELIMIT_ENABLED": True,
-            "API_RATE_LIMIT": "3 per minute",
-        }
-    )
+    return app_with(tmp_path, RATELIMIT_ENABLED=True, API_RATE_LIMIT="3 per minute")
 
 
 def test_evaluate_answers_429_in_json_with_retry_after_once_the_limit_is_used(

@@ -9,24 +9,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from patient_forms import TYPICAL, csrf_token
-
-from questionnaire import create_app
+from support.testapp import app_with
 
 PAGE = "/questions/your-pain"
-
-
-def app_with(tmp_path: Path, **config: object) -> Flask:
-    return create_app(
-        {
-            "TESTING": True,
-            "INSTANCE_PATH": str(tmp_path / "instance"),
-            "SECRET_KEY": "test-secret-key-not-for-production",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite3'}",
-            "SECURE_COOKIES": False,
-            "RATELIMIT_ENABLED": False,
-            **config,
-        }
-    )
 
 
 def later(monkeypatch: pytest.MonkeyPatch, seconds: int) -> None:

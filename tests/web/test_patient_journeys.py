@@ -12,8 +12,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from patient_forms import TYPICAL, Patient, csrf_token, path_of
+from support.testapp import app_with
 
-from questionnaire import create_app
 from questionnaire.engine import RuleSet, load_ruleset
 from questionnaire.web.pageform import page_fields
 
@@ -281,17 +281,7 @@ def sugar_rules(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def sugar_app(sugar_rules: Path, tmp_path: Path) -> Flask:
-    return create_app(
-        {
-            "TESTING": True,
-            "INSTANCE_PATH": str(tmp_path / "instance"),
-            "SECRET_KEY": "test-secret-key-not-for-production",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite3'}",
-            "SECURE_COOKIES": False,
-            "RATELIMIT_ENABLED": False,
-            "RULES_DIR": str(sugar_rules),
-        }
-    )
+    return app_with(tmp_path, RULES_DIR=str(sugar_rules))
 
 
 def test_a_question_added_to_the_rules_gets_its_own_page(

@@ -9,24 +9,14 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from support.testapp import app_with
 
-from questionnaire import create_app
 from questionnaire.extensions import limiter
 from questionnaire.web.config import ConfigError
 
 
 def limited_app(tmp_path: Path, **config: Any) -> Flask:
-    return create_app(
-        {
-            "TESTING": True,
-            "INSTANCE_PATH": str(tmp_path / "instance"),
-            "SECRET_KEY": "test-secret-key-not-for-production",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite3'}",
-            "SECURE_COOKIES": False,
-            "RATELIMIT_ENABLED": True,
-            **config,
-        }
-    )
+    return app_with(tmp_path, **{"RATELIMIT_ENABLED": True, **config})
 
 
 def every_request_check(app: Flask) -> bool:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from limits import parse
 from limits.strategies import FixedWindowRateLimiter
+from support.testapp import app_with
 
-from questionnaire import create_app
 from questionnaire.extensions import limiter
 from questionnaire.web import ratestorage
 from questionnaire.web.ratestorage import WorkerMemoryStorage
@@ -62,14 +62,6 @@ def test_counts_past_their_window_are_freed_by_a_later_count(
 
 
 def test_the_app_counts_in_worker_memory_without_redis(tmp_path: Path) -> None:
-    create_app(
-        {
-            "TESTING": True,
-            "INSTANCE_PATH": str(tmp_path / "instance"),
-            "SECRET_KEY": "test-secret-key-not-for-production",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite3'}",
-            "SECURE_COOKIES": False,
-        }
-    )
+    app_with(tmp_path, RATELIMIT_ENABLED=True)
 
     assert isinstance(limiter.storage, WorkerMemoryStorage)

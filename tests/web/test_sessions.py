@@ -10,8 +10,8 @@ import pytest
 from flask import Flask, session
 from flask.testing import FlaskClient
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from support.testapp import app_with
 
-from questionnaire import create_app
 from questionnaire.web import sessions
 from questionnaire.web.sessions import RememberingSerializer
 
@@ -19,16 +19,7 @@ SECRET = "test-secret-key-not-for-production"
 
 
 def make_app(tmp_path: Path, **config: Any) -> Flask:
-    app = create_app(
-        {
-            "TESTING": True,
-            "INSTANCE_PATH": str(tmp_path / "instance"),
-            "SECRET_KEY": SECRET,
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite3'}",
-            "SECURE_COOKIES": False,
-            **config,
-        }
-    )
+    app = app_with(tmp_path, **{"SECRET_KEY": SECRET, **config})
 
     @app.get("/test/put")
     def put() -> str:

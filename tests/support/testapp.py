@@ -1,0 +1,25 @@
+"""An app for one test: its own instance folder and SQLite file, cookies for plain HTTP and
+rate limits off, with the test's own settings on top."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from questionnaire import create_app
+
+
+def app_with(tmp_path: Path, **config: Any) -> Flask:
+    return create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "SECRET_KEY": "test-secret-key-not-for-production",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite3'}",
+            "SECURE_COOKIES": False,
+            "RATELIMIT_ENABLED": False,
+            **config,
+        }
+    )

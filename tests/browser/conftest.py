@@ -20,7 +20,15 @@ from urllib.parse import urlsplit
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from flask import Flask, got_request_exception
-from playwright.sync_api import Browser, BrowserContext, Error, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Error,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from questionnaire import create_app
@@ -240,7 +248,8 @@ def assert_error_summary_links_to_fields(page: Page) -> None:
     """The GOV.UK error summary: "There is a problem", then one link per error, each to the
     form field it is about, listed in the order the fields appear on the page."""
     summary = page.locator(".error-summary")
-    assert summary.is_visible(), f"no error summary on {page.url}"
+    # Waits for the page the form was posted to (a click does not wait for it to load).
+    expect(summary, f"no error summary on {page.url}").to_be_visible()
     assert summary.locator("h2").inner_text().strip() == "There is a problem"
     hrefs = [link.get_attribute("href") or "" for link in summary.locator("a").all()]
     assert hrefs, "the error summary lists no errors"

@@ -111,10 +111,10 @@ class FiringIndex:
         self.mask: Callable[[Mapping[str, Any]], int] = self.write()
 
     def write(
-        self, known: Callable[[int], T | None] | None = None, make: Callable[[int], T] | None = None
+        self, known: Mapping[int, T] | None = None, make: Callable[[int], T] | None = None
     ) -> Callable[[Mapping[str, Any]], Any]:
         """The mask function as source, compiled; given ``known`` and ``make``, a function
-        that returns ``known(mask)``, or ``make(mask)`` when that is None, in the same call.
+        that returns ``known[mask]``, or ``make(mask)`` when it is not there, in the same call.
 
         The source names fields only through repr() of ids the loader has checked, and
         reaches tables and callables through its namespace.
@@ -139,8 +139,10 @@ class FiringIndex:
         if make is None:
             lines.append("    return mask")
         else:
-            lines.append("    result = KNOWN(mask)")
-            lines.append("    return MAKE(mask) if result is None else result")
+            lines.append("    try:")
+            lines.append("        return KNOWN[mask]")
+            lines.append("    except KeyError:")
+            lines.append("        return MAKE(mask)")
         namespace["NOT_VALIDATED"] = (
             "these answers were not validated: pass them through RuleSet.validate first"
         )
@@ -269,7 +271,7 @@ class RuleSet:
         # result is shared by every answer set that fires the same rules: treat it as
         # read-only. One generated function, as it runs for every sheet and API call.
         self.evaluate: Callable[[Mapping[str, Any]], Result] = self._index.write(
-            self._results.get, self._build_and_keep
+            self._results, self._build_and_keep
         )
 
     # -- the questionnaire -------------------------------------------------------------

@@ -123,14 +123,30 @@ class RememberingSerializer(URLSafeTimedSerializer):
             data, signed_at = known
             age = int(time.time()) - signed_at
             if max_age is None or 0 <= age <= max_age:
-                return copy.deepcopy(data)
+                return _copy(data)
         data, signed = super().loads(s, max_age, True, salt)
         self._remember(s, data, int(signed.timestamp()))
         return data
 
     def _remember(self, value: str | bytes, data: Any, signed_at: int) -> None:
-        kept = copy.deepcopy(data)
+        kept = _copy(data)
         with self._lock:
             if len(self._known) >= MAX_REMEMBERED:
                 self._known.clear()
             self._known[value] = (kept, signed_at)
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy of session data: its dicts and lists are new, its plain values shared (they
+    cannot change); anything else the session may hold is copied by copy.deepcopy."""
+    kind = type(value)
+    if kind is dict:
+        return {key: _copy(item) for key, item in value.items()}
+    if kind is list:
+        return [_copy(item) for item in value]
+    if kind in _PLAIN:
+        return value
+    return copy.deepcopy(value)

@@ -156,3 +156,14 @@ def test_the_api_and_static_files_neither_read_nor_send_the_cookie(tmp_path: Pat
             assert "Cookie" not in response.headers.get("Vary", "")
     assert cookie(client) == value
     assert client.get("/test/read").text != "None", "the patient's own session is kept"
+
+
+def test_session_data_is_copied_all_the_way_down() -> None:
+    data = {"answers": {"red_flags": ["none"], "pain_score": 7}, "pair": ("a", ["b"])}
+
+    copied = sessions._copy(data)
+
+    assert copied == data
+    copied["answers"]["red_flags"].append("fever_or_chills")
+    copied["pair"][1].append("c")
+    assert data == {"answers": {"red_flags": ["none"], "pain_score": 7}, "pair": ("a", ["b"])}

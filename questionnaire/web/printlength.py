@@ -12,25 +12,48 @@ list of titles. Which sections fit is decided when the sheet is built, from this
   two lines or more on each side of the break;
 - it fits when nothing is left over, on both papers.
 
-A sheet whose notes and questions alone take more than two pages prints every section by title
-and still runs longer.
+A sheet whose notes and questions leave no room on two pages even for the list of titles takes
+a compact print layout, in steps, as few as it needs (COMPACT_STEPS; each step keeps the ones
+before it and is a class on .sheet-body that print.css uses; on screen nothing changes):
+
+1. no lines to write on under the questions; the line above them says, once, to write the
+   answers on the back of the page or on a separate piece of paper;
+2. the reasons ("Why you are seeing these: ...") in one paragraph after each list, each
+   distinct reason once, instead of under every note and question;
+3. the reasons in one paragraph after the last list, each once for the whole sheet (the notes
+   and the safety questions mostly share theirs);
+4. the notes and questions in 9pt type instead of 10pt.
+
+Every note and question, and the urgent box, print in full with their text at every step, and
+so does every reason. The steps are chosen when the sheet is built, so they depend only on the
+result and the guide's address. A sheet too long even with every step prints every section by
+title and runs longer. With today's rules a search of the answers (thousands of random sets,
+then changing one answer at a time towards a longer sheet) found none that needs step 4: the
+longest, "not sure" to most questions with every red flag, fits on Letter in step 3 with some
+50 points to spare (tests/web/patient_forms.py, LONGEST).
 
 The numbers and words mirror static/css/print.css (with the screen styles it keeps) and the
 sheet's templates; change them together. Against WeasyPrint's PDFs of a few hundred sheets the
 estimate was exact to a point or two, or longer (kerning makes some lines a little shorter than
 the advance widths say), never shorter by more than a fraction of a point, and Chromium's print
-of the same sheets fitted too. A small reserve at the foot of each column covers the rest (the
-page counts are tested in tests/web/test_pdf.py and tests/browser/test_print.py).
+of the same sheets fitted too. With the compact layout it was checked again, block by block,
+on A4 and Letter, against 1,440 renders: 300 sheets (half of them urgent) as they print, and 60
+dense urgent sheets and 8 named ones with each step forced. No block ended further down the
+sheet than the estimate says; where they differ the estimate is longer (a line that kerning
+shortens, or a note that fits at the foot of a column because WeasyPrint drops its margin below
+there). Chromium's print of 48 of the densest sheets left more room than the estimate on both
+papers. A small reserve at the foot of each column covers the rest (the page counts are tested
+in tests/web/test_pdf.py and tests/browser/test_print.py).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from questionnaire.engine.result import Result, SectionOut
+from questionnaire.engine.result import NoteOut, QuestionOut, Result, SectionOut
 
 if TYPE_CHECKING:
     from questionnaire.web.sheetview import QuestionGroup
@@ -84,6 +107,8 @@ class Style:
 
 # body: 10pt, line-height 1.25; .because: 8pt; headings keep the screen's line heights.
 TEXT = Style(10, 12.5)
+# .sheet-body--small-type .ask-list__text: 9pt.
+SMALL_TEXT = Style(9, 9 * 1.25)
 BECAUSE = Style(8, 10)
 H1 = Style(17, 17 * 1.15, bold=True)
 H2 = Style(13, 13 * 1.2, bold=True)
@@ -138,63 +163,145 @@ META_LINE = "Made on 30 September 2026. Rule set 2026.11.0 (0123456789ab)."
 NOTES_TITLE = "Tell your care team"
 QUESTIONS_TITLE = "Questions to ask your doctor"
 QUESTIONS_LEAD = "Tick each one when you have asked it. There is space to write the answer."
+QUESTIONS_LEAD_NO_LINES = (
+    "Tick each one when you have asked it. Write the answers on the back of the page or on a "
+    "separate piece of paper."
+)
 GUIDE_TITLE = "From the guide: what to read before your appointment"
 MORE_TITLE = "More in the guide"
 BECAUSE_LEAD = "Why you are seeing this: "
+REASONS_LEAD = "Why you are seeing these: "
+SHEET_REASONS_LEAD = "Why you are seeing these notes and questions: "
+
+# The steps of the compact print layout, in the order they are taken; a sheet that takes one
+# takes the ones before it too. Each is a class on .sheet-body.
+NO_NOTE_LINES = "sheet-body--no-note-lines"
+REASONS_BY_GROUP = "sheet-body--reasons-by-group"
+REASONS_ONCE = "sheet-body--reasons-once"
+SMALL_TYPE = "sheet-body--small-type"
+COMPACT_STEPS = (NO_NOTE_LINES, REASONS_BY_GROUP, REASONS_ONCE, SMALL_TYPE)
 
 
-def sections_in_full(
+@dataclass(frozen=True)
+class PrintPlan:
+    """How the sheet prints: the steps of the compact layout it takes (none for most sheets),
+    and how many guide sections, from the first, print in full."""
+
+    compact: tuple[str, ...]
+    in_full: int
+
+
+def print_plan(
     result: Result,
     question_groups: Sequence[QuestionGroup],
     other_sections: int,
     guide_url: str,
     note_lines: int,
-) -> int:
-    """How many of the result's guide sections, from the first, print in full: up to the
-    first one that would take the sheet past two pages on either paper size."""
-    layouts = [
-        _PrintLayout(paper, result, question_groups, other_sections, guide_url, note_lines)
-        for paper in PAPERS.values()
-    ]
-    count = 0
-    while count < len(result.sections) and all(layout.fits(count + 1) for layout in layouts):
-        count += 1
-    return count
+) -> PrintPlan:
+    """The fewest steps of the compact layout that let the sheet fit on two pages of either
+    paper size, with every section at least by title; then as many sections in full as fit,
+    from the first. A sheet that fits with no step never takes one."""
+    # The shorter paper first: a sheet that does not fit mostly fails on it, and the other
+    # need not be laid out.
+    papers = sorted(PAPERS.values(), key=lambda paper: paper.height)
+    for step in range(len(COMPACT_STEPS) + 1):
+        compact = COMPACT_STEPS[:step]
+        reasons = reasons_after_lists(result, question_groups, compact)
+        layouts: list[_PrintLayout] = []
+        for paper in papers:
+            body = _SheetBody(paper, note_lines, guide_url, compact)
+            layout = _PrintLayout(body, result, question_groups, reasons, other_sections)
+            layouts.append(layout)
+            if not layout.fits(0):
+                break
+        else:
+            count = 0
+            while count < len(result.sections) and all(
+                layout.fits(count + 1) for layout in layouts
+            ):
+                count += 1
+            return PrintPlan(compact, count)
+    return PrintPlan(COMPACT_STEPS, 0)  # longer than two pages even so
+
+
+def reasons_after_lists(
+    result: Result, groups: Sequence[QuestionGroup], compact: Collection[str]
+) -> tuple[str | None, list[str | None]]:
+    """The paragraphs of reasons that follow the list of notes and each group's list of
+    questions on paper, in the compact layout's steps 2 and 3 (None: no paragraph there).
+
+    Step 2: each list's reasons, each once, after it. Step 3: the reasons of all the notes and
+    questions, each once, after the last list.
+    """
+    notes = result.care_team_notes
+    after_groups: list[str | None] = [None] * len(groups)
+    if REASONS_ONCE in compact:
+        items: list[NoteOut | QuestionOut] = [*notes]
+        items += [question for group in groups for question in group.questions]
+        once = SHEET_REASONS_LEAD + " ".join(distinct_reasons(result, items))
+        if groups:
+            after_groups[-1] = once
+            return None, after_groups
+        return once, after_groups
+    if REASONS_BY_GROUP in compact:
+        after_groups = [
+            REASONS_LEAD + " ".join(distinct_reasons(result, group.questions)) for group in groups
+        ]
+        return REASONS_LEAD + " ".join(distinct_reasons(result, notes)), after_groups
+    return None, after_groups
+
+
+def distinct_reasons(result: Result, items: Sequence[NoteOut | QuestionOut]) -> list[str]:
+    """Why the items are on the sheet: the reasons of the rules that added them, each once, in
+    the order they first come (an item's reason is those of its rules, one after another)."""
+    by_rule = {rule.id: rule.because for rule in result.fired_rules}
+    reasons: list[str] = []
+    for item in items:
+        rules = item.because.rule_ids
+        if all(rule in by_rule for rule in rules):
+            own = [by_rule[rule] for rule in rules]
+        else:
+            own = [item.because.reason]
+        reasons += [reason for reason in dict.fromkeys(own) if reason not in reasons]
+    return reasons
 
 
 class _PrintLayout:
-    """The sheet's blocks and columns on one paper size."""
+    """The sheet's blocks and columns on one paper size (the body's)."""
 
     def __init__(
         self,
-        paper: Paper,
+        body: _SheetBody,
         result: Result,
         question_groups: Sequence[QuestionGroup],
+        reasons: tuple[str | None, list[str | None]],
         other_sections: int,
-        guide_url: str,
-        note_lines: int,
     ) -> None:
-        width = paper.width - 2 * MARGIN_SIDES
-        height = paper.height - MARGIN_TOP - MARGIN_BOTTOM
-        body = _SheetBody((width - COLUMN_GAP) / 2, note_lines, guide_url)
         # In the order of the page: the first heading has no space above it.
-        self.head = [*body.notes(result), *body.questions(question_groups)]
+        self.head = [*body.notes(result, reasons[0]), *body.questions(question_groups, reasons[1])]
         self.guide_heading = body.guide_heading() if result.sections else []
         self.all_sections = result.sections
-        self.sections = [body.section(section) for section in result.sections]
+        self.sections: list[list[Block]] = []  # in full, as far as needed so far
         self.more = body.more(other_sections)
         self.body = body
-        first_page = height - _header_height(result, width) - RESERVE
+        height = body.paper.height - MARGIN_TOP - MARGIN_BOTTOM
+        first_page = height - _header_height(result, body.paper.width - 2 * MARGIN_SIDES) - RESERVE
         self.columns = [first_page] * 2 + [height - RESERVE] * 2 * (PAGES - 1)
 
-    def fits(self, in_full: int) -> bool:
-        """Whether the sheet fits with the first ``in_full`` sections in full."""
+    def blocks(self, in_full: int) -> list[Block]:
+        """The blocks of .sheet-body, in order, with the first ``in_full`` sections in full."""
+        while len(self.sections) < in_full:
+            self.sections.append(self.body.section(self.all_sections[len(self.sections)]))
         blocks = [*self.head, *self.guide_heading]
         for section in self.sections[:in_full]:
             blocks += section
         blocks += self.body.titles(self.all_sections[in_full:], after_sections=in_full > 0)
         blocks += self.more
-        return _pour(blocks, self.columns)
+        return blocks
+
+    def fits(self, in_full: int) -> bool:
+        """Whether the sheet fits with the first ``in_full`` sections in full."""
+        return _pour(self.blocks(in_full), self.columns)
 
 
 # -- text -------------------------------------------------------------------------------------
@@ -204,6 +311,12 @@ class _PrintLayout:
 def line_count(text: str, style: Style, width: float) -> int:
     """Lines of ``text`` in ``style`` wrapped at ``width`` points."""
     return _line_count([(text, style.bold)], style.size, width)
+
+
+@functools.lru_cache(maxsize=1024)
+def runs_line_count(runs: tuple[tuple[str, bool], ...], size: float, width: float) -> int:
+    """Lines of text made of runs (text, bold) at one size, wrapped at ``width`` points."""
+    return _line_count(runs, size, width)
 
 
 def _line_count(runs: Sequence[tuple[str, bool]], size: float, width: float) -> int:
@@ -330,11 +443,19 @@ def _pour(blocks: Sequence[Block], columns: Sequence[float]) -> bool:
 
 
 class _SheetBody:
-    """The blocks of _sheet_body.html on paper, in a column ``column`` points wide."""
+    """The blocks of _sheet_body.html on paper, in a column of the paper, in the steps
+    ``compact`` of the compact layout."""
 
-    def __init__(self, column: float, note_lines: int, guide_url: str) -> None:
-        self.column = column
-        self.note_lines = note_lines
+    def __init__(
+        self, paper: Paper, note_lines: int, guide_url: str, compact: Collection[str] = ()
+    ) -> None:
+        self.paper = paper
+        self.column = (paper.width - 2 * MARGIN_SIDES - COLUMN_GAP) / 2
+        lines = NO_NOTE_LINES not in compact
+        self.note_lines = note_lines if lines else 0
+        self.questions_lead = QUESTIONS_LEAD if lines else QUESTIONS_LEAD_NO_LINES
+        self.reasons_by_group = REASONS_BY_GROUP in compact  # not under each item
+        self.text = SMALL_TEXT if SMALL_TYPE in compact else TEXT
         self.guide_url = guide_url
         self.first = True  # the first heading of .sheet-body has no space above it
 
@@ -345,30 +466,38 @@ class _SheetBody:
 
     def _item(self, text: str, because: str | None, note_lines: int) -> Block:
         width = self.column - ITEM_INDENT
-        lines = [TEXT.line_height] * line_count(text, TEXT, width)
-        if because is not None:
+        lines = [self.text.line_height] * line_count(text, self.text, width)
+        if because is not None and not self.reasons_by_group:
             lines += [BECAUSE.line_height] * line_count(BECAUSE_LEAD + because, BECAUSE, width)
         lines += [NOTE_LINE] * note_lines
         return Block(tuple(lines), below=ITEM_SPACE)
 
-    @staticmethod
-    def _end_list(items: list[Block]) -> list[Block]:
+    def _end_list(self, items: list[Block], reasons: str | None) -> list[Block]:
+        """The list's margin below its last item, and the paragraph of reasons that follows
+        it, if any (.group-reasons: never at the top of a column)."""
         last = items[-1]
-        items[-1] = Block(last.lines, last.above, max(last.below, LIST_SPACE))
-        return items
+        below = max(last.below, LIST_SPACE)
+        if reasons is None:
+            items[-1] = Block(last.lines, last.above, below)
+            return items
+        items[-1] = Block(last.lines, last.above, below, with_next=True)
+        return [*items, _text_block(reasons, BECAUSE, self.column, below=6)]
 
-    def notes(self, result: Result) -> list[Block]:
-        if not result.care_team_notes:
+    def notes(self, result: Result, reasons: str | None) -> list[Block]:
+        notes = result.care_team_notes
+        if not notes:
             return []
-        items = [self._item(note.text, note.because.reason, 0) for note in result.care_team_notes]
-        return [self._h2(NOTES_TITLE), *self._end_list(items)]
+        items = [self._item(note.text, note.because.reason, 0) for note in notes]
+        return [self._h2(NOTES_TITLE), *self._end_list(items, reasons)]
 
-    def questions(self, groups: Sequence[QuestionGroup]) -> list[Block]:
+    def questions(
+        self, groups: Sequence[QuestionGroup], reasons: Sequence[str | None]
+    ) -> list[Block]:
         if not groups:
             return []
-        lead = _text_block(QUESTIONS_LEAD, TEXT, self.column, below=6)
+        lead = _text_block(self.questions_lead, TEXT, self.column, below=6)
         blocks = [self._h2(QUESTIONS_TITLE), lead]
-        for group in groups:
+        for group, after in zip(groups, reasons, strict=True):
             blocks.append(_heading(group.category.title, H3, self.column, 8, 3))
             items = []
             previous = None
@@ -378,7 +507,7 @@ class _SheetBody:
                 because = reason if reason != previous else None
                 items.append(self._item(question.text, because, self.note_lines))
                 previous = reason
-            blocks += self._end_list(items)
+            blocks += self._end_list(items, after)
         return blocks
 
     def guide_heading(self) -> list[Block]:
@@ -407,7 +536,7 @@ class _SheetBody:
             separator = " \u00b7 " if index < len(sections) - 1 else " "
             runs += [(section.title, True), (separator, False)]
         runs.append((f"\u2014 at {self.guide_url}", False))
-        count = _line_count(runs, TITLE_IN_LIST.size, self.column)
+        count = runs_line_count(tuple(runs), TITLE_IN_LIST.size, self.column)
         return [Block((TITLE_IN_LIST.line_height,) * count, below=6, whole=count < 4)]
 
     def more(self, other_sections: int) -> list[Block]:
@@ -436,7 +565,7 @@ def _header_height(result: Result, width: float) -> float:
         for reason in result.urgent_reasons:
             box += line_count(reason, TEXT, inner - URGENT_LIST_INDENT) * TEXT.line_height + 2
         box += 6 - 2  # the list's margin below takes over from the last item's
-        box += _line_count(URGENT_END, TEXT.size, inner) * TEXT.line_height
+        box += runs_line_count(URGENT_END, TEXT.size, inner) * TEXT.line_height
         height += box + 10
     height += line_count(META_LINE, META, width) * META.line_height + 8
     disclaimer = line_count(result.disclaimer, TEXT, width - DISCLAIMER_INSET)

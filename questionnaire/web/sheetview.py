@@ -8,7 +8,12 @@ from datetime import date
 from questionnaire.engine.definition import Category, Section
 from questionnaire.engine.result import QuestionOut, Result, SectionOut
 from questionnaire.engine.ruleset import RuleSet
-from questionnaire.web.printlength import section_paragraphs, sections_in_full
+from questionnaire.web.printlength import (
+    NO_NOTE_LINES,
+    print_plan,
+    reasons_after_lists,
+    section_paragraphs,
+)
 
 # Lines to write notes on under each question, on paper.
 NOTE_LINES = 1
@@ -31,10 +36,22 @@ class Sheet:
     other_sections: list[Section]  # the rest of the guide, one click away
     made_on: str
     stamp: str
+    # The steps of the compact print layout the sheet takes, as classes of .sheet-body: none,
+    # unless its notes and questions would not fit on two pages otherwise (printlength.py).
+    compact: tuple[str, ...]
+    # In some of those steps the reasons print after the lists rather than under each item:
+    # the paragraph after the notes, and after each group of questions (None: none there).
+    reasons_after_notes: str | None
+    reasons_after_groups: list[str | None]
 
     @property
     def note_lines(self) -> range:
         return range(NOTE_LINES)
+
+    @property
+    def no_note_lines(self) -> bool:
+        """On paper, no lines to write on under each question."""
+        return NO_NOTE_LINES in self.compact
 
 
 def build_sheet(rs: RuleSet, result: Result, today: date, guide_url: str) -> Sheet:
@@ -42,15 +59,19 @@ def build_sheet(rs: RuleSet, result: Result, today: date, guide_url: str) -> She
     shown = {section.id for section in result.sections}
     groups = group_questions(rs.categories, result.questions)
     others = [section for section in rs.guide if section.id not in shown]
-    in_full = sections_in_full(result, groups, len(others), guide_url, NOTE_LINES)
+    plan = print_plan(result, groups, len(others), guide_url, NOTE_LINES)
+    after_notes, after_groups = reasons_after_lists(result, groups, plan.compact)
     return Sheet(
         result=result,
         question_groups=groups,
-        printed_in_full=result.sections[:in_full],
-        printed_as_titles=result.sections[in_full:],
+        printed_in_full=result.sections[: plan.in_full],
+        printed_as_titles=result.sections[plan.in_full :],
         other_sections=others,
         made_on=long_date(today),
         stamp=f"Rule set {result.ruleset.version} ({result.ruleset.sha256[:12]})",
+        compact=plan.compact,
+        reasons_after_notes=after_notes,
+        reasons_after_groups=after_groups,
     )
 
 

@@ -63,6 +63,44 @@ MANY_RISKS_PATIENT: PatientAnswers = {
 }
 
 
+# The longest sheet a search of the answers found (LONGEST in tests/web/patient_forms.py): every
+# red flag, and "not sure" to most questions; 32 questions and 16 notes, which fit on two pages
+# only in the third step of the compact print layout (questionnaire/web/printlength.py).
+LONGEST_PATIENT: PatientAnswers = {
+    "your-pain": {
+        "pain_duration": "under_6_weeks",
+        "pain_location": ["lower_back", "mid_or_upper_back"],
+        "limb_pain": "leg",
+        "pain_score": "7",
+    },
+    "warning-signs": {
+        "red_flags": [
+            "bladder_or_bowel_change",
+            "saddle_numbness",
+            "worsening_leg_weakness",
+            "fever_or_chills",
+            "recent_major_injury",
+            "cancer_history",
+            "unexplained_weight_loss",
+        ]
+    },
+    "care-so-far": {
+        "conservative_care": ["none"],
+        "earlier_injections": "yes",
+        "injection_relief": "under_1_week",
+    },
+    "cause-and-scans": {"diagnosis_given": "yes", "imaging_done": "no"},
+    "blood-and-bleeding": {"blood_thinners": "not_sure", "bleeding_disorder": "yes"},
+    "diabetes": {"diabetes": "yes", "diabetes_control": "not_sure"},
+    "infection": {"infection": "not_sure"},
+    "allergies": {
+        "allergies": ["contrast_dye", "local_anaesthetic", "steroid", "latex", "other", "not_sure"]
+    },
+    "pregnancy": {"pregnancy": "not_sure"},
+    "last-things": {"driver": "no"},
+}
+
+
 def open_sheet(page: Page, ruleset: RuleSet, patient: PatientAnswers) -> None:
     complete_questionnaire(page, ruleset, patient)
     page.get_by_role("button", name="Build my sheet").click()
@@ -134,6 +172,39 @@ def test_a_long_sheet_prints_its_notes_and_questions_and_fits_two_pages(
     assert not too_long, (
         f"the long sheet prints on {too_long} pages; at most {MAX_PAGES} allowed "
         f"(see {ARTIFACTS}/sheet-many-risks-print-*.pdf)"
+    )
+
+
+def test_the_longest_sheet_prints_in_the_compact_layout_on_two_pages(
+    page: Page, ruleset: RuleSet
+) -> None:
+    result = expected_result(ruleset, LONGEST_PATIENT)
+    assert len(result.questions) >= 32 and len(result.care_team_notes) >= 16
+    open_sheet(page, ruleset, LONGEST_PATIENT)
+    reasons_after = page.locator(".group-reasons")
+    under_items = page.locator(".ask-list__item .because")
+    # On screen nothing changes: each reason under its item, lines to write on hidden anyway.
+    expect(page.locator(".sheet-body.sheet-body--reasons-once")).to_have_count(1)
+    expect(reasons_after).to_be_hidden()
+    expect(under_items.first).to_be_visible()
+    expect(page.get_by_text("There is space to write the answer.")).to_be_visible()
+    page.emulate_media(media="print")
+
+    # On paper: the urgent box, every note and question, and the reasons once, after them.
+    for reason in result.urgent_reasons:
+        expect(page.locator(".urgent-box").get_by_text(reason, exact=True)).to_be_visible()
+    for item in (*result.care_team_notes, *result.questions):
+        expect(page.get_by_text(item.text, exact=True)).to_be_visible()
+    expect(reasons_after).to_be_visible()
+    expect(under_items.first).to_be_hidden()
+    expect(page.locator(".note-lines").first).to_be_hidden()
+    expect(page.get_by_text("Write the answers on the back of the page")).to_be_visible()
+
+    pages = print_page_counts(page, "sheet-longest-print")
+    too_long = {paper: count for paper, count in pages.items() if not 1 <= count <= MAX_PAGES}
+    assert not too_long, (
+        f"the longest sheet prints on {too_long} pages; at most {MAX_PAGES} allowed "
+        f"(see {ARTIFACTS}/sheet-longest-print-*.pdf)"
     )
 
 

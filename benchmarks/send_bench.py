@@ -121,14 +121,13 @@ REDIRECTS = {301, 302, 303, 307, 308}
 
 
 def wsgi_app() -> Callable[..., Any]:
-    """The real app, with each request's client address taken from ``X-Bench-Client``.
+    """The app as production serves it (``questionnaire.wsgi``), with each request's client
+    address taken from ``X-Bench-Client``.
 
     gunicorn loads this factory (``send_bench:wsgi_app()``); the header stands for the
     address a patient's own connection would come from.
     """
-    from questionnaire import create_app
-
-    app = create_app()
+    from questionnaire.wsgi import app
 
     def with_client_address(environ: dict[str, Any], start_response: Any) -> Any:
         address = environ.get("HTTP_X_BENCH_CLIENT")

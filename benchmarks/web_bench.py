@@ -362,7 +362,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "hello_app:app", os.environ, work / "hello.log", ["--pythonpath", str(BENCH_DIR)]
         )
         app_server = gunicorn(
-            "questionnaire:create_app()", app_environment(work / "instance"), work / "app.log"
+            "questionnaire.wsgi:app", app_environment(work / "instance"), work / "app.log"
         )
         with hello_server as hello, app_server as base:
             targets = prepare_targets(hello, base, pages)
@@ -376,7 +376,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for key, target in targets.items():
                     slices[key].append(run_wrk(target.url, seconds, scripts[key]))
         pdf_server = gunicorn(
-            "questionnaire:create_app()",
+            "questionnaire.wsgi:app",
             app_environment(work / "pdf-instance"),
             work / "pdf.log",
             settings=serving.gunicorn_settings(workers=1),

@@ -109,7 +109,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, require: Require) -> Itera
                 log = folder / f"instance-{number}.log"
                 with log.open("wb") as out:
                     process = subprocess.Popen(
-                        [*GUNICORN, "--bind", f"127.0.0.1:{port}", "questionnaire:create_app()"],
+                        [*GUNICORN, "--bind", f"127.0.0.1:{port}", "questionnaire.wsgi:app"],
                         env=environment(database, folder / f"instance-{number}"),
                         cwd=PROJECT_ROOT,
                         stdout=out,

@@ -1,0 +1,35 @@
+"""The servers' entry point builds the app once and puts what it loaded out of the garbage
+collector's way."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+CHECK = """
+import gc
+import questionnaire.wsgi as entry
+from flask import Flask
+assert isinstance(entry.app, Flask), type(entry.app)
+print(gc.get_freeze_count())
+"""
+
+
+def test_the_wsgi_module_builds_the_app_and_freezes_what_it_loaded(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "QUESTIONNAIRE_INSTANCE_PATH": str(tmp_path / "instance"),
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "SECURE_COOKIES": "0",
+    }
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    # In a process of its own: freezing is for the server's, not for this test run's.
+    done = subprocess.run(
+        [sys.executable, "-c", CHECK], env=env, capture_output=True, text=True, timeout=120
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) > 50_000, "the app's objects were not frozen"

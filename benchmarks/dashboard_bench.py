@@ -43,6 +43,7 @@ from support.pgdatabase import database_url, fresh_postgres_database, postgres_r
 from questionnaire import create_app  # noqa: E402
 from questionnaire.clinic import store  # noqa: E402
 from questionnaire.clinic.dashboard import encode_cursor  # noqa: E402
+from questionnaire.clinic.jsontext import JSONText  # noqa: E402
 from questionnaire.clinic.models import Submission, utcnow  # noqa: E402
 from questionnaire.clinic.passwords import hash_password  # noqa: E402
 from questionnaire.clinic.reference import new_reference  # noqa: E402
@@ -97,33 +98,28 @@ def postgres_database() -> Iterator[str]:
 # --- data ------------------------------------------------------------------------------------
 
 
-# The rows share a few answer sets; each is serialised once instead of once per row.
-_SERIALISED: dict[int, str] = {}
+Variant = tuple[dict[str, Any], dict[str, Any], JSONText, JSONText]
 
 
-def dumps_once(value: Any) -> str:
-    known = _SERIALISED.get(id(value))
-    return known if known is not None else json.dumps(value)
-
-
-def answer_variants(ruleset: RuleSet) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """Cleaned answers with the real result JSON, so rows are the size real ones are."""
+def answer_variants(ruleset: RuleSet) -> list[Variant]:
+    """Cleaned answers with the real result JSON, so rows are the size real ones are; each
+    also as JSON text, written once instead of once per row."""
     variants = []
     for extra in ANSWER_SETS:
         answers = ruleset.validate({**BASE_ANSWERS, **extra})
         result = ruleset.evaluate(answers).model_dump(mode="json")
-        for value in (answers, result):
-            _SERIALISED[id(value)] = json.dumps(value)
-        variants.append((answers, result))
+        variants.append(
+            (answers, result, JSONText(json.dumps(answers)), JSONText(json.dumps(result)))
+        )
     return variants
 
 
-def fill(clinic_id: int, count: int, variants: list[Any], rng: random.Random) -> None:
+def fill(clinic_id: int, count: int, variants: list[Variant], rng: random.Random) -> None:
     now = utcnow()
     references: set[str] = set()
     rows: list[dict[str, Any]] = []
     for i in range(count):
-        answers, result = variants[rng.randrange(len(variants))]
+        answers, result, answers_json, result_json = variants[rng.randrange(len(variants))]
         flags = store.compute_flags(answers, result)
         reference = new_reference()
         while reference in references:
@@ -140,8 +136,8 @@ def fill(clinic_id: int, count: int, variants: list[Any], rng: random.Random) ->
                 "patient_name_search": store.name_search_key(name),
                 "date_of_birth": date(1930 + rng.randrange(70), 1 + rng.randrange(12), 10),
                 "appointment_date": now.date() + timedelta(days=rng.randrange(60)),
-                "answers": answers,
-                "result": result,
+                "answers": answers_json,
+                "result": result_json,
                 "ruleset_version": result["ruleset"]["version"],
                 "ruleset_sha256": result["ruleset"]["sha256"],
                 **{f"flag_{flag}": value for flag, value in flags.items()},
@@ -271,7 +267,6 @@ def run(backend: str, url: str, folder: Path, rows: int, repeat: int) -> dict[st
             "INSTANCE_PATH": str(folder / f"instance-{backend}"),
             "SECRET_KEY": secrets.token_hex(32),
             "SQLALCHEMY_DATABASE_URI": url,
-            "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True, "json_serializer": dumps_once},
             "SECURE_COOKIES": False,
             "RATELIMIT_ENABLED": False,
         }

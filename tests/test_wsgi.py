@@ -1,5 +1,5 @@
-"""The servers' entry point builds the app once and puts what it loaded out of the garbage
-collector's way."""
+"""The servers' entry point builds the app once, warms it up and puts what it loaded out of the
+garbage collector's way."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ import gc
 import questionnaire.wsgi as entry
 from flask import Flask
 assert isinstance(entry.app, Flask), type(entry.app)
+env = entry.app.jinja_env
+assert env.cache is not None and len(env.cache) == len(env.list_templates()), "not warmed up"
 print(gc.get_freeze_count())
 """
 
 
-def test_the_wsgi_module_builds_the_app_and_freezes_what_it_loaded(tmp_path: Path) -> None:
+def test_the_wsgi_module_builds_warms_and_freezes_the_app(tmp_path: Path) -> None:
     env = {
         **os.environ,
         "QUESTIONNAIRE_INSTANCE_PATH": str(tmp_path / "instance"),

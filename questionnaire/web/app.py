@@ -15,6 +15,7 @@ from questionnaire.engine import RuleSet, load_ruleset
 from questionnaire.extensions import csrf, db, limiter, login_manager, migrate
 from questionnaire.web.config import PROJECT_ROOT, load_config
 from questionnaire.web.errors import register_error_handlers
+from questionnaire.web.flaskapp import QuestionnaireFlask
 from questionnaire.web.links import install_link_cache
 from questionnaire.web.logfilters import install_log_filters
 from questionnaire.web.ratelimits import drop_idle_limit_check
@@ -37,7 +38,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get(
         "QUESTIONNAIRE_INSTANCE_PATH"
     )
-    app = Flask(
+    app = QuestionnaireFlask(
         "questionnaire",
         instance_path=str(instance_path) if instance_path else None,
         instance_relative_config=True,

@@ -7,7 +7,7 @@ The PDF is drawn from the print version and kept in a small cache (``pdf.PdfCach
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,10 @@ from questionnaire.web.prerender import template_macro
 from questionnaire.web.resultcache import result_memo, sheet_body
 from questionnaire.web.sheetview import build_sheet
 
-# Where this app keeps its finished PDFs.
+# Where this app keeps its finished PDFs, and its sheets' links to send them to a clinic.
 PDF_CACHE = "questionnaire.pdf_cache"
+SEND_LINKS = "questionnaire.send_links"
+MAX_SEND_LINKS = 1024
 
 
 def render_sheet(rs: RuleSet, answers: Mapping[str, Any], *, print_mode: bool) -> str:
@@ -66,10 +68,26 @@ def _draw_sheet(
 
 
 def _send_link() -> Markup:
+    """The link to send the sheet to this browser's clinic, drawn once per clinic."""
     # Imported here: the clinic feature builds on this module, not the other way round.
     from questionnaire.clinic.sending import clinic_to_send_to
 
-    return template_macro("patient/_send_link.html", "send_link")(clinic_to_send_to())
+    clinic = clinic_to_send_to()
+    if current_app.jinja_env.auto_reload:
+        return _draw_send_link(clinic)
+    links: dict[Hashable, Markup] = current_app.extensions.setdefault(SEND_LINKS, {})
+    # It shows nothing but the clinic's name and the address of /send.
+    key = (clinic, site_root())
+    link = links.get(key)
+    if link is None:
+        if len(links) >= MAX_SEND_LINKS:
+            links.clear()
+        link = links[key] = _draw_send_link(clinic)
+    return link
+
+
+def _draw_send_link(clinic: Any) -> Markup:
+    return template_macro("patient/_send_link.html", "send_link")(clinic)
 
 
 def sheet_pdf_bytes(html: str, paper: str) -> bytes:

@@ -26,8 +26,8 @@ run: $(STAMP)  ## set up SQLite and the demo clinic, then serve on 127.0.0.1:$(P
 	SECURE_COOKIES=$${SECURE_COOKIES:-0} $(BIN)/questionnaire init-db
 	SECURE_COOKIES=$${SECURE_COOKIES:-0} $(BIN)/questionnaire demo
 	SECURE_COOKIES=$${SECURE_COOKIES:-0} $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 4 \
-		--threads 2 --worker-class gthread --access-logfile - --access-logformat '$(ACCESS_LOG)' \
-		'questionnaire.wsgi:app'
+		--threads 2 --worker-class gthread --worker-connections 4 --access-logfile - \
+		--access-logformat '$(ACCESS_LOG)' 'questionnaire.wsgi:app'
 
 test: $(STAMP)  ## run the whole suite (browser, PostgreSQL and Redis tests included)
 	$(BIN)/ruff check questionnaire tests benchmarks

@@ -26,10 +26,19 @@ CPUS = os.cpu_count() or 1
 # threads wait on one another for the GIL while one of them holds the database's write lock.
 WORKERS = 2 * CPUS
 THREADS = 2
+# A worker takes at most two connections per thread, as in production (docs/deployment.md):
+# without a cap, the eight connections a load tool opens at once often all went to the one
+# worker that woke first, which Python's interpreter lock holds to one core: slices at half
+# speed.
+CONNECTIONS_PER_THREAD = 2
 
 
 def gunicorn_settings(workers: int = WORKERS, threads: int = THREADS) -> list[str]:
-    return ["-w", str(workers), "-k", "gthread", "--threads", str(threads)]
+    connections = CONNECTIONS_PER_THREAD * threads
+    return [
+        *("-w", str(workers), "-k", "gthread", "--threads", str(threads)),
+        *("--worker-connections", str(connections)),
+    ]
 
 
 def app_environment(instance: Path, database_url: str | None = None) -> dict[str, str]:

@@ -29,6 +29,7 @@ from sqlalchemy import (
     true,
     tuple_,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer, make_transient_to_detached
 
@@ -238,8 +239,10 @@ def create_submission(new: NewSubmission) -> tuple[Submission, bool]:
         # wait for the lock, and the ORM's unit of work would take as long again.
         try:
             with writing():
-                submission_id = _insert(row, savepoint=savepoint)
-                db.session.execute(
+                # On the session's connection, past the ORM: these are plain rows.
+                connection = db.session.connection()
+                submission_id = _insert(connection, row, savepoint=savepoint)
+                connection.execute(
                     _INSERT_AUDIT,
                     audit_values(
                         "submission_create", clinic_id=new.clinic_id, record_id=submission_id
@@ -256,11 +259,11 @@ def create_submission(new: NewSubmission) -> tuple[Submission, bool]:
     raise StoreError("could not find an unused reference code; try again")
 
 
-def _insert(row: dict[str, Any], *, savepoint: bool) -> int:
+def _insert(connection: Connection, row: dict[str, Any], *, savepoint: bool) -> int:
     if savepoint:
-        with db.session.begin_nested():
-            return int(db.session.execute(_INSERT_SUBMISSION, row).scalar_one())
-    return int(db.session.execute(_INSERT_SUBMISSION, row).scalar_one())
+        with connection.begin_nested():
+            return int(connection.execute(_INSERT_SUBMISSION, row).scalar_one())
+    return int(connection.execute(_INSERT_SUBMISSION, row).scalar_one())
 
 
 def _stored(submission_id: int, row: dict[str, Any]) -> Submission:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
@@ -332,6 +332,19 @@ RED_FLAG_PATIENT: PatientAnswers = {
     **TYPICAL_PATIENT,
     "warning-signs": {"red_flags": ["saddle_numbness", "fever_or_chills"]},
 }
+
+
+def by_page(ruleset: RuleSet, answers: Mapping[str, Any]) -> PatientAnswers:
+    """Flat answers (``tests/support/answer_sets.py``) grouped by the page that asks them,
+    numbers written as text, as a patient types them."""
+    grouped: PatientAnswers = {}
+    for page in ruleset.questionnaire.pages:
+        for question in page.questions:
+            if question.id in answers:
+                value = answers[question.id]
+                typed = [str(item) for item in value] if isinstance(value, list) else str(value)
+                grouped.setdefault(page.id, {})[question.id] = typed
+    return grouped
 
 
 def flat_answers(patient: PatientAnswers) -> dict[str, Answer]:

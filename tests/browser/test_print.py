@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+from support.answer_sets import LONGEST, MANY_RISKS
 
 from questionnaire.engine import RuleSet
 
@@ -20,6 +21,7 @@ from .conftest import (
     PatientAnswers,
     Session,
     audit_page,
+    by_page,
     complete_questionnaire,
     expected_result,
     pdf_page_count,
@@ -39,66 +41,6 @@ SCREEN_ONLY = [
 MAX_PAGES = 2
 # Leads the list of guide sections printed by title only.
 READ_IN_THE_GUIDE = re.compile(r"^(Also read|Read) in the guide:$")
-
-# Nearly every risk factor and no red flag (MANY_RISKS in tests/web/patient_forms.py): 14 guide
-# sections, 28 questions and 12 notes, more than two pages would hold.
-MANY_RISKS_PATIENT: PatientAnswers = {
-    "your-pain": {"pain_duration": "under_6_weeks", "limb_pain": "leg", "pain_score": "9"},
-    "warning-signs": {"red_flags": ["none"]},
-    "care-so-far": {
-        "conservative_care": ["none"],
-        "earlier_injections": "yes",
-        "injection_relief": "did_not_help",
-    },
-    "cause-and-scans": {"diagnosis_given": "not_sure", "imaging_done": "not_sure"},
-    "blood-and-bleeding": {"blood_thinners": "yes", "bleeding_disorder": "yes"},
-    "diabetes": {"diabetes": "yes", "diabetes_control": "not_sure"},
-    "infection": {"infection": "yes"},
-    "allergies": {
-        "allergies": ["contrast_dye", "local_anaesthetic", "steroid", "latex", "other"],
-        "allergy_other": "penicillin",
-    },
-    "pregnancy": {"pregnancy": "yes"},
-    "last-things": {"driver": "yes"},
-}
-
-
-# The longest sheet a search of the answers found (LONGEST in tests/web/patient_forms.py): every
-# red flag, and "not sure" to most questions; 32 questions and 16 notes, which fit on two pages
-# only in the third step of the compact print layout (questionnaire/web/printlength.py).
-LONGEST_PATIENT: PatientAnswers = {
-    "your-pain": {
-        "pain_duration": "under_6_weeks",
-        "pain_location": ["lower_back", "mid_or_upper_back"],
-        "limb_pain": "leg",
-        "pain_score": "7",
-    },
-    "warning-signs": {
-        "red_flags": [
-            "bladder_or_bowel_change",
-            "saddle_numbness",
-            "worsening_leg_weakness",
-            "fever_or_chills",
-            "recent_major_injury",
-            "cancer_history",
-            "unexplained_weight_loss",
-        ]
-    },
-    "care-so-far": {
-        "conservative_care": ["none"],
-        "earlier_injections": "yes",
-        "injection_relief": "under_1_week",
-    },
-    "cause-and-scans": {"diagnosis_given": "yes", "imaging_done": "no"},
-    "blood-and-bleeding": {"blood_thinners": "not_sure", "bleeding_disorder": "yes"},
-    "diabetes": {"diabetes": "yes", "diabetes_control": "not_sure"},
-    "infection": {"infection": "not_sure"},
-    "allergies": {
-        "allergies": ["contrast_dye", "local_anaesthetic", "steroid", "latex", "other", "not_sure"]
-    },
-    "pregnancy": {"pregnancy": "not_sure"},
-    "last-things": {"driver": "no"},
-}
 
 
 def open_sheet(page: Page, ruleset: RuleSet, patient: PatientAnswers) -> None:
@@ -150,8 +92,9 @@ def test_printed_sheet_hides_navigation_and_fits_two_pages(page: Page, ruleset: 
 def test_a_long_sheet_prints_its_notes_and_questions_and_fits_two_pages(
     page: Page, ruleset: RuleSet
 ) -> None:
-    result = expected_result(ruleset, MANY_RISKS_PATIENT)
-    open_sheet(page, ruleset, MANY_RISKS_PATIENT)
+    patient = by_page(ruleset, MANY_RISKS)
+    result = expected_result(ruleset, patient)
+    open_sheet(page, ruleset, patient)
     page.emulate_media(media="print")
 
     for item in (*result.care_team_notes, *result.questions):
@@ -178,9 +121,10 @@ def test_a_long_sheet_prints_its_notes_and_questions_and_fits_two_pages(
 def test_the_longest_sheet_prints_in_the_compact_layout_on_two_pages(
     page: Page, ruleset: RuleSet
 ) -> None:
-    result = expected_result(ruleset, LONGEST_PATIENT)
+    patient = by_page(ruleset, LONGEST)
+    result = expected_result(ruleset, patient)
     assert len(result.questions) >= 32 and len(result.care_team_notes) >= 16
-    open_sheet(page, ruleset, LONGEST_PATIENT)
+    open_sheet(page, ruleset, patient)
     reasons_after = page.locator(".group-reasons")
     under_items = page.locator(".ask-list__item .because")
     # On screen nothing changes: each reason under its item, lines to write on hidden anyway.
@@ -211,8 +155,9 @@ def test_the_longest_sheet_prints_in_the_compact_layout_on_two_pages(
 def test_on_screen_a_long_sheet_shows_every_guide_section_in_full(
     page: Page, ruleset: RuleSet
 ) -> None:
-    result = expected_result(ruleset, MANY_RISKS_PATIENT)
-    open_sheet(page, ruleset, MANY_RISKS_PATIENT)
+    patient = by_page(ruleset, MANY_RISKS)
+    result = expected_result(ruleset, patient)
+    open_sheet(page, ruleset, patient)
 
     assert len(result.sections) >= 14
     for section in result.sections:

@@ -17,9 +17,21 @@ _SEPARATORS = re.compile(r"[\s\-]+")
 _CANONICAL = re.compile(f"^[{ALPHABET}]{{{LENGTH}}}$")
 
 
+_CODES = len(ALPHABET) ** LENGTH
+
+
 def new_reference() -> str:
-    """A fresh random code, formatted for display (``K7M-4PX-9QD``)."""
-    return format_reference("".join(secrets.choice(ALPHABET) for _ in range(LENGTH)))
+    """A fresh random code, formatted for display (``K7M-4PX-9QD``).
+
+    One uniform draw below 30**9, written in base 30: the same codes, equally likely, as a
+    draw per character, for one read of the system's random source instead of nine.
+    """
+    number = secrets.randbelow(_CODES)
+    characters = []
+    for _ in range(LENGTH):
+        number, digit = divmod(number, len(ALPHABET))
+        characters.append(ALPHABET[digit])
+    return format_reference("".join(characters))
 
 
 def format_reference(canonical: str) -> str:

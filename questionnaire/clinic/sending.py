@@ -46,7 +46,7 @@ from questionnaire.web.app import current_ruleset
 from questionnaire.web.csrftoken import csrf_token
 from questionnaire.web.frames import frame_cache, site_root
 from questionnaire.web.ratelimits import rate_limited
-from questionnaire.web.resultcache import result_json
+from questionnaire.web.resultcache import result_data, result_json
 
 bp = Blueprint("sending", __name__)
 bp.add_app_template_filter(spell_reference, "spell_reference")
@@ -306,7 +306,7 @@ def send() -> ResponseReturnValue:
         date_of_birth=form.date_of_birth,
         appointment_date=form.appointment_date,
         answers=answers,
-        result=result.model_dump(mode="json"),
+        result=result_data(result),
         result_json=result_json(result),
         ruleset_version=rs.version,
         ruleset_sha256=rs.sha256,

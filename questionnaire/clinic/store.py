@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import defer, make_transient_to_detached
+from sqlalchemy.orm import defer
 
 from questionnaire.clinic.audit import audit_values, write_audit
 from questionnaire.clinic.jsontext import JSONText
@@ -44,7 +44,7 @@ from questionnaire.clinic.models import (
     utcnow,
 )
 from questionnaire.clinic.reference import new_reference, parse_reference
-from questionnaire.clinic.transactions import in_unit_of_work, writing
+from questionnaire.clinic.transactions import end_reading, in_unit_of_work, write_lock, writing
 from questionnaire.extensions import db
 
 DEFAULT_PAGE_SIZE = 50
@@ -201,14 +201,22 @@ class NewSubmission:
     result_json: str | None = None
 
 
-def create_submission(new: NewSubmission) -> tuple[Submission, bool]:
+@dataclass(frozen=True)
+class StoredSubmission:
+    """What storing a submission gives back: its id, and the reference code the patient is
+    shown. ``get_submission(clinic_id, id)`` reads the rest."""
+
+    id: int
+    reference: str
+
+
+def create_submission(new: NewSubmission) -> tuple[StoredSubmission, bool]:
     """Store a submission once per ``(clinic_id, idempotency_key)``.
 
-    Returns ``(submission, created)``: when the key was already used (a double click, a
-    refresh, a retry after an error) the existing submission comes back with
-    ``created=False`` and nothing new is written. The reference code is random and checked
-    unique. Writes a ``submission_create`` audit row (no patient data) in the same commit.
-    The new submission comes back loaded: reading it costs no query.
+    Returns ``(stored, created)``: when the key was already used (a double click, a refresh,
+    a retry after an error) the existing submission comes back with ``created=False`` and
+    nothing new is written. The reference code is random and checked unique. Writes a
+    ``submission_create`` audit row (no patient data) in the same commit.
     """
     flags = compute_flags(new.answers, new.result)
     values = {
@@ -224,30 +232,12 @@ def create_submission(new: NewSubmission) -> tuple[Submission, bool]:
         "ruleset_sha256": new.ruleset_sha256,
         "created_at": utcnow(),
         **{f"flag_{name}": value for name, value in flags.items()},
-        # Every column, so the object made from this row is complete (see _stored).
-        "reviewed_at": None,
-        "reviewed_by_id": None,
-        "review_note": None,
     }
-    # Inside a caller's writing() block a failed insert must leave the caller's work intact,
-    # so it gets a savepoint; on its own, the whole transaction is retried.
-    savepoint = in_unit_of_work()
     for _attempt in range(REFERENCE_ATTEMPTS):
-        row = {**values, "reference": new_reference()}
-        # Two plain INSERTs, the first also checking the key: a used key, like a taken
-        # reference, fails a unique constraint. Every send runs this while other writers
-        # wait for the lock, and the ORM's unit of work would take as long again.
+        reference = new_reference()
+        row = {**values, "reference": reference}
         try:
-            with writing():
-                # On the session's connection, past the ORM: these are plain rows.
-                connection = db.session.connection()
-                submission_id = _insert(connection, row, savepoint=savepoint)
-                connection.execute(
-                    _INSERT_AUDIT,
-                    audit_values(
-                        "submission_create", clinic_id=new.clinic_id, record_id=submission_id
-                    ),
-                )
+            submission_id = _write_submission(row)
         except IntegrityError:
             # Either this key was used before (or by a request that won the race), or the
             # random reference is taken; the first returns that submission, the second retries.
@@ -255,31 +245,45 @@ def create_submission(new: NewSubmission) -> tuple[Submission, bool]:
             if existing is not None:
                 return existing, False
             continue
-        return _stored(submission_id, {**row, "result": new.result}), True
+        return StoredSubmission(submission_id, reference), True
     raise StoreError("could not find an unused reference code; try again")
 
 
-def _insert(connection: Connection, row: dict[str, Any], *, savepoint: bool) -> int:
-    if savepoint:
+def _write_submission(row: dict[str, Any]) -> int:
+    """Insert ``row`` and its audit row, committed together; returns the submission's id.
+
+    Two plain INSERTs, the first also checking the key: a used key, like a taken reference,
+    fails a unique constraint. Every send runs this while other writers wait for the lock,
+    so it runs past the ORM, whose unit of work would take as long again. On its own it has
+    a connection and transaction of its own, past the session's too; inside a caller's
+    ``writing()`` block it joins the caller's transaction with a savepoint, so that a failed
+    insert leaves the caller's work intact.
+    """
+    if in_unit_of_work():
+        connection = db.session.connection()
         with connection.begin_nested():
-            return int(connection.execute(_INSERT_SUBMISSION, row).scalar_one())
-    return int(connection.execute(_INSERT_SUBMISSION, row).scalar_one())
+            return _insert_rows(connection, row)
+    end_reading()
+    with write_lock(), db.engine.begin() as connection:
+        return _insert_rows(connection, row)
 
 
-def _stored(submission_id: int, row: dict[str, Any]) -> Submission:
-    """The submission just inserted as ``row``, in the session as if read back."""
-    submission = Submission(id=submission_id, **row)
-    make_transient_to_detached(submission)
-    db.session.add(submission)
-    return submission
+def _insert_rows(connection: Connection, row: dict[str, Any]) -> int:
+    submission_id = int(connection.execute(_INSERT_SUBMISSION, row).scalar_one())
+    connection.execute(
+        _INSERT_AUDIT,
+        audit_values("submission_create", clinic_id=row["clinic_id"], record_id=submission_id),
+    )
+    return submission_id
 
 
-def _by_idempotency_key(clinic_id: int, key: str) -> Submission | None:
-    return db.session.scalar(
-        select(Submission).where(
+def _by_idempotency_key(clinic_id: int, key: str) -> StoredSubmission | None:
+    found = db.session.execute(
+        select(Submission.id, Submission.reference).where(
             Submission.clinic_id == clinic_id, Submission.idempotency_key == key
         )
-    )
+    ).one_or_none()
+    return None if found is None else StoredSubmission(found.id, found.reference)
 
 
 def mark_reviewed(

@@ -65,14 +65,7 @@ def writing() -> Iterator[None]:
     if _IN_UNIT.get():
         yield
         return
-    session = db.session()
-    if session.in_transaction():
-        if session.new or session.dirty or session.deleted:
-            raise UnsavedChangesError(
-                "objects were changed before writing() began; make every change inside "
-                "'with writing():' so that it is written under the write lock"
-            )
-        _end_read(session)
+    session = end_reading()
     unit = _IN_UNIT.set(True)
     try:
         with write_lock():
@@ -84,6 +77,24 @@ def writing() -> Iterator[None]:
                 raise
     finally:
         _IN_UNIT.reset(unit)
+
+
+def end_reading() -> Session:
+    """End the session's transaction, if one is open, before this request writes; it must
+    not have changed anything. Returns the session.
+
+    ``writing()`` does this itself; code that writes on a connection of its own calls it
+    first, so that what the session reads afterwards includes that write.
+    """
+    session = db.session()
+    if session.in_transaction():
+        if session.new or session.dirty or session.deleted:
+            raise UnsavedChangesError(
+                "objects were changed before writing() began; make every change inside "
+                "'with writing():' so that it is written under the write lock"
+            )
+        _end_read(session)
+    return session
 
 
 def _end_read(session: Session) -> None:

@@ -1,11 +1,11 @@
-"""What the web layer makes from an evaluated Result, kept per Result: the sheet's body and
-the API's JSON.
+"""What the web layer makes from an evaluated Result, kept per Result: the sheet's body,
+the API's JSON and the data a sent sheet stores.
 
 ``RuleSet.evaluate`` builds one Result per combination of fired rules and hands out that same
-object again, read-only. The sheet's body (given the guide's address) and the API's JSON depend
-on nothing else, so each is made once per Result and reused. An entry holds its Result and is
-found only for that very object, so a Result that was rebuilt is never matched to another's
-entry. The memory is bounded: least recently used entries go first.
+object again, read-only. The sheet's body (given the guide's address), the API's JSON and the
+stored data depend on nothing else, so each is made once per Result and reused. An entry holds
+its Result and is found only for that very object, so a Result that was rebuilt is never
+matched to another's entry. The memory is bounded: least recently used entries go first.
 """
 
 from __future__ import annotations
@@ -84,3 +84,9 @@ def sheet_body(rs: RuleSet, sheet: Sheet, guide_url: str, guide_link: str) -> Ma
 def result_json(result: Result) -> str:
     """The Result as the API sends it."""
     return result_memo().get(result, "json", result.model_dump_json)
+
+
+def result_data(result: Result) -> dict[str, Any]:
+    """The Result as JSON-ready Python data. Shared by every caller: read it, never change
+    it."""
+    return result_memo().get(result, "data", lambda: result.model_dump(mode="json"))

@@ -138,7 +138,7 @@ def _submit(
     **answers: Any,
 ) -> Submission:
     """Store one submission for ``clinic`` through the store, as the send form does."""
-    submission, created = store.create_submission(
+    stored, created = store.create_submission(
         store.NewSubmission(
             clinic_id=clinic.id,
             idempotency_key=key or secrets.token_urlsafe(32),
@@ -152,6 +152,8 @@ def _submit(
         )
     )
     assert created or key is not None
+    submission = store.get_submission(clinic.id, stored.id)
+    assert submission is not None and submission.reference == stored.reference
     return submission
 
 

@@ -90,7 +90,7 @@ def make_submission(
         ruleset = app.extensions["ruleset"]
         cleaned = ruleset.validate({**CALM_ANSWERS, **(answers or {})})
         result = ruleset.evaluate(cleaned).model_dump(mode="json")
-        submission, _ = store.create_submission(
+        stored, _ = store.create_submission(
             store.NewSubmission(
                 clinic_id=clinic_id,
                 idempotency_key=secrets.token_hex(16),
@@ -104,9 +104,11 @@ def make_submission(
             )
         )
         if created_at is not None:
+            submission = store.get_submission(clinic_id, stored.id)
+            assert submission is not None
             submission.created_at = created_at
             db.session.commit()
-        return submission.id
+        return stored.id
 
 
 def csrf_token(client: FlaskClient, path: str) -> str:

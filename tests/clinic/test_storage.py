@@ -470,9 +470,13 @@ def test_typed_references_are_normalised(typed: str, stored: str | None) -> None
     assert reference.parse_reference(typed) == stored
 
 
-def test_new_references_draw_from_the_whole_alphabet() -> None:
-    drawn = "".join(reference.new_reference().replace("-", "") for _ in range(400))
-    assert set(drawn) == set(reference.ALPHABET)
+def test_new_references_draw_every_position_from_the_whole_alphabet() -> None:
+    codes = [reference.new_reference() for _ in range(2000)]
+    assert all(reference.parse_reference(code) == code for code in codes)
+    canonical = [code.replace("-", "") for code in codes]
+    for position in range(reference.LENGTH):
+        # A character missing by chance: 30 * (29/30)**2000, about 1e-28.
+        assert {code[position] for code in canonical} == set(reference.ALPHABET), position
     assert reference.spell_reference("K7M-4PX-9QD") == "K 7 M, 4 P X, 9 Q D"
 
 

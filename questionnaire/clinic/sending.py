@@ -312,11 +312,11 @@ def send() -> ResponseReturnValue:
         ruleset_sha256=rs.sha256,
     )
     # A database error here is answered by database_unavailable() below.
-    submission, _created = store.create_submission(new)
+    stored, _created = store.create_submission(new)
     # The next form gets a new key now, while the session is being written anyway, so that
     # showing the form only reads the session and sends no new cookie.
     session[SEND_KEY] = _new_key()
-    session[SENT] = {"reference": submission.reference, "clinic": clinic.name}
+    session[SENT] = {"reference": stored.reference, "clinic": clinic.name}
     return redirect(url_for("sending.sent"), code=303)
 
 

@@ -15,7 +15,10 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
+from helpers import Account, login, make_clinic, make_staff
 from support import pgdatabase
+from support.answer_sets import TYPICAL
 
 from questionnaire import create_app
 from questionnaire.clinic import store
@@ -118,15 +121,24 @@ def two_clinics(db_app: Flask) -> tuple[Clinic, Clinic]:
     )
 
 
-BASE_ANSWERS: dict[str, Any] = {
-    "pain_duration": "6_to_12_weeks",
-    "conservative_care": ["physical_therapy"],
-    "blood_thinners": "no",
-    "diabetes": "no",
-    "infection": "no",
-    "red_flags": ["none"],
-    "allergies": ["none"],
-}
+# A clinic, one of its staff, and a browser that staff member has signed in with.
+@pytest.fixture
+def clinic_id(app: Flask) -> int:
+    return make_clinic(app)
+
+
+@pytest.fixture
+def nurse(app: Flask, clinic_id: int) -> Account:
+    return make_staff(app, clinic_id, "nurse@alpha.example.org", name="Nurse Jones")
+
+
+@pytest.fixture
+def signed_in(client: FlaskClient, nurse: Account) -> FlaskClient:
+    login(client, nurse.email, nurse.password)
+    return client
+
+
+BASE_ANSWERS: dict[str, Any] = {**TYPICAL, "allergies": ["none"]}
 
 
 def _submit(

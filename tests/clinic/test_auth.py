@@ -39,11 +39,6 @@ EMAIL = "nurse.jones@alpha.example.org"
 
 
 @pytest.fixture
-def clinic_id(app: Flask) -> int:
-    return make_clinic(app)
-
-
-@pytest.fixture
 def nurse(app: Flask, clinic_id: int) -> Account:
     return make_staff(app, clinic_id, EMAIL)
 

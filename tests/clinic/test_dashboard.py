@@ -12,7 +12,6 @@ from helpers import (
     Account,
     csrf_token,
     login,
-    make_clinic,
     make_staff,
     make_submission,
     submission_row,
@@ -23,22 +22,6 @@ from questionnaire.clinic.models import AuditEvent, Submission
 from questionnaire.extensions import db
 
 BASE_TIME = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clinic_id(app: Flask) -> int:
-    return make_clinic(app)
-
-
-@pytest.fixture
-def nurse(app: Flask, clinic_id: int) -> Account:
-    return make_staff(app, clinic_id, "nurse@alpha.example.org", name="Nurse Jones")
-
-
-@pytest.fixture
-def signed_in(client: FlaskClient, nurse: Account) -> FlaskClient:
-    login(client, nurse.email, nurse.password)
-    return client
 
 
 def references(html: str) -> list[str]:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from helpers import Account, csrf_token, login, make_clinic, make_staff, make_submission
+from helpers import Account, csrf_token, make_submission
 
 from questionnaire.clinic.exports import FIXED_COLUMNS, guard_cell
 from questionnaire.clinic.models import AuditEvent, Submission
@@ -34,22 +34,6 @@ DOCUMENTED_FIXED_COLUMNS = [
     "reviewed_by",
     "ruleset_version",
 ]
-
-
-@pytest.fixture
-def clinic_id(app: Flask) -> int:
-    return make_clinic(app)
-
-
-@pytest.fixture
-def nurse(app: Flask, clinic_id: int) -> Account:
-    return make_staff(app, clinic_id, "nurse@alpha.example.org", name="Nurse Jones")
-
-
-@pytest.fixture
-def signed_in(client: FlaskClient, nurse: Account) -> FlaskClient:
-    login(client, nurse.email, nurse.password)
-    return client
 
 
 def read_csv(client: FlaskClient, query: str = "") -> list[dict[str, str]]:

@@ -8,18 +8,11 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
+from support.answer_sets import TYPICAL
 
 from questionnaire.engine import AnswersError, FieldError, RuleSet, load_ruleset
 from questionnaire.engine.answers import CONTRACT, required_message
 
-BASE: dict[str, Any] = {
-    "pain_duration": "6_to_12_weeks",
-    "conservative_care": ["physical_therapy"],
-    "blood_thinners": "no",
-    "diabetes": "no",
-    "infection": "no",
-    "red_flags": ["none"],
-}
 RED_FLAGS = [
     "bladder_or_bowel_change",
     "saddle_numbness",
@@ -36,7 +29,7 @@ REQUIRED = "the question's message for a missing answer"
 
 
 def answers(**changes: Any) -> dict[str, Any]:
-    return {**BASE, **changes}
+    return {**TYPICAL, **changes}
 
 
 def errors_of(ruleset: RuleSet, raw: Any) -> list[FieldError]:
@@ -54,7 +47,7 @@ def only_error(ruleset: RuleSet, raw: Any) -> FieldError:
 
 
 def test_the_six_contract_fields_alone_are_a_complete_answer_set(ruleset: RuleSet) -> None:
-    assert ruleset.validate(BASE) == BASE
+    assert ruleset.validate(TYPICAL) == TYPICAL
 
 
 def required(ruleset: RuleSet, field: str) -> str:
@@ -93,17 +86,17 @@ def test_without_a_written_message_the_defaults_say_what_to_do() -> None:
 
 @pytest.mark.parametrize("field", sorted(CONTRACT))
 def test_each_contract_field_missing_alone_is_named(ruleset: RuleSet, field: str) -> None:
-    raw = {key: value for key, value in BASE.items() if key != field}
+    raw = {key: value for key, value in TYPICAL.items() if key != field}
     assert only_error(ruleset, raw).field == field
 
 
 def test_every_other_question_is_optional(ruleset: RuleSet) -> None:
     others = [q for q in ruleset.questions if q.id not in CONTRACT]
     assert others, "the form asks more than the contract"
-    assert ruleset.validate(BASE) == BASE
+    assert ruleset.validate(TYPICAL) == TYPICAL
     for question in others:
-        if ruleset.is_visible(question, BASE):
-            assert ruleset.validate({**BASE, question.id: None}) == BASE, question.id
+        if ruleset.is_visible(question, TYPICAL):
+            assert ruleset.validate({**TYPICAL, question.id: None}) == TYPICAL, question.id
 
 
 def test_the_answers_must_be_an_object(ruleset: RuleSet) -> None:
@@ -208,7 +201,7 @@ def test_bad_numbers_are_refused_with_the_range(ruleset: RuleSet, value: Any, me
 
 @pytest.mark.parametrize("blank", ["", "   ", None])
 def test_a_blank_optional_answer_is_not_answered(ruleset: RuleSet, blank: Any) -> None:
-    assert ruleset.validate(answers(pain_score=blank, anything_else=blank)) == BASE
+    assert ruleset.validate(answers(pain_score=blank, anything_else=blank)) == TYPICAL
 
 
 # -- short text (anything_else, up to 500 characters) ---------------------------------------
@@ -428,10 +421,10 @@ def test_the_answers_json_schema(ruleset: RuleSet) -> None:
     assert schema["properties"]["red_flags"]["minItems"] == 1
 
     validator = Draft202012Validator(schema)
-    assert validator.is_valid(BASE)
+    assert validator.is_valid(TYPICAL)
     assert validator.is_valid(answers(pain_score=10, anything_else="x" * 500))
     for bad in (
-        {key: value for key, value in BASE.items() if key != "diabetes"},
+        {key: value for key, value in TYPICAL.items() if key != "diabetes"},
         answers(pain_duration="forever"),
         answers(red_flags=[]),
         answers(pain_score=11),

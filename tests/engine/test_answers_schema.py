@@ -7,17 +7,9 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
+from support.answer_sets import TYPICAL
 
 from questionnaire.engine import AnswersError, RuleSet
-
-BASE: dict[str, Any] = {
-    "pain_duration": "6_to_12_weeks",
-    "conservative_care": ["physical_therapy"],
-    "blood_thinners": "no",
-    "diabetes": "no",
-    "infection": "no",
-    "red_flags": ["none"],
-}
 
 
 def accepted(ruleset: RuleSet, answers: dict[str, Any]) -> bool:
@@ -47,7 +39,7 @@ def accepted(ruleset: RuleSet, answers: dict[str, Any]) -> bool:
 def test_schema_and_validation_agree_on_ticked_lists(
     ruleset: RuleSet, field: str, ticked: list[str], valid: bool
 ) -> None:
-    answers = {**BASE, field: ticked}
+    answers = {**TYPICAL, field: ticked}
     schema = Draft202012Validator(ruleset.answers_json_schema())
 
     assert schema.is_valid(answers) is valid

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from support.answer_sets import TYPICAL
 
 from questionnaire.cli import cli
 from questionnaire.engine import Result, RuleSet, load_ruleset
@@ -23,21 +24,13 @@ RULE_FILES = (
     "notes.yaml",
     "rules.yaml",
 )
-BASE: dict[str, Any] = {
-    "pain_duration": "6_to_12_weeks",
-    "conservative_care": ["physical_therapy"],
-    "blood_thinners": "no",
-    "diabetes": "no",
-    "infection": "no",
-    "red_flags": ["none"],
-}
 # The general guide every sheet carries, whatever the answers.
 GENERAL_SECTIONS = {"what-are-injections", "procedure", "risks"}
 SAFETY_SECTIONS = {"urgent-help", "blood-thinners", "diabetes-steroids", "infection", "allergies"}
 
 
 def evaluate(ruleset: RuleSet, **changes: Any) -> Result:
-    return ruleset.evaluate(ruleset.validate({**BASE, **changes}))
+    return ruleset.evaluate(ruleset.validate({**TYPICAL, **changes}))
 
 
 def ids(result: Result) -> set[str]:
@@ -49,7 +42,7 @@ def ids(result: Result) -> set[str]:
     )
 
 
-# (answers on top of BASE, urgent, ids that must be on the sheet, ids that must not be)
+# (answers on top of TYPICAL, urgent, ids that must be on the sheet, ids that must not be)
 TABLE = [
     pytest.param(
         {},
@@ -367,7 +360,7 @@ def test_the_sha256_changes_when_any_file_changes(
     changed = load_ruleset(copy)
     assert changed.version == ruleset.version
     assert changed.sha256 != ruleset.sha256
-    assert changed.evaluate(changed.validate(BASE)).ruleset.sha256 == changed.sha256
+    assert changed.evaluate(changed.validate(TYPICAL)).ruleset.sha256 == changed.sha256
 
 
 # -- the JSON ------------------------------------------------------------------------------
@@ -409,7 +402,7 @@ def test_the_result_json_has_exactly_the_product_keys(ruleset: RuleSet) -> None:
 
 
 def test_the_cli_prints_the_same_json() -> None:
-    raw = {**BASE, "diabetes": "not_sure"}
+    raw = {**TYPICAL, "diabetes": "not_sure"}
     result = CliRunner().invoke(cli, ["evaluate", "-", "--json"], input=json.dumps(raw))
     assert result.exit_code == 0, result.output
     ruleset = load_ruleset(RULES_DIR)
@@ -419,7 +412,7 @@ def test_the_cli_prints_the_same_json() -> None:
 
 
 def test_the_cli_prints_the_sheet_as_text() -> None:
-    raw = {**BASE, "red_flags": ["fever_or_chills"]}
+    raw = {**TYPICAL, "red_flags": ["fever_or_chills"]}
     result = CliRunner().invoke(cli, ["evaluate", "-"], input=json.dumps(raw))
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()

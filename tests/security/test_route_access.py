@@ -17,6 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from harness import Clinics, build_app, seed_clinics, staff_login
 from patientflow import ANSWERS, fill_in, page_form, send
+from support.answer_sets import TYPICAL
 
 from questionnaire.clinic import store
 from questionnaire.clinic.models import StaffUser
@@ -31,14 +32,6 @@ FIRST_PAGE = "/questions/your-pain"
 SECOND_PAGE = "/questions/warning-signs"
 
 SUBMISSION = "/clinic/submissions/{submission}"
-GOOD_API_ANSWERS = {
-    "pain_duration": "6_to_12_weeks",
-    "conservative_care": ["physical_therapy"],
-    "blood_thinners": "no",
-    "diabetes": "no",
-    "infection": "no",
-    "red_flags": ["none"],
-}
 
 
 @dataclass(frozen=True)
@@ -97,7 +90,7 @@ URLS = {
 
 # What is posted; every other POST sends an empty form.
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
-    ("api.evaluate", "POST"): {"json": GOOD_API_ANSWERS},
+    ("api.evaluate", "POST"): {"json": TYPICAL},
     ("clinic_auth.login_code", "POST"): {"data": {"code": "123456"}},
     ("clinic_auth.totp_setup", "POST"): {"data": {"code": "123456"}},
     ("clinic.submission_review", "POST"): {"data": {"note": "Called the patient back."}},

@@ -6,6 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
+# The rule set's own example base: a patient with no risk factor, and the fewest answers a
+# sheet needs. Tests copy it before changing it.
+TYPICAL: dict[str, Any] = {
+    "pain_duration": "6_to_12_weeks",
+    "conservative_care": ["physical_therapy"],
+    "blood_thinners": "no",
+    "diabetes": "no",
+    "infection": "no",
+    "red_flags": ["none"],
+}
+
 # A patient with nearly every risk factor and no red flag: the longest sheet without the urgent
 # box (14 guide sections, 28 questions, 12 notes for the care team).
 MANY_RISKS: dict[str, Any] = {

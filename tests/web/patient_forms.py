@@ -14,16 +14,6 @@ from questionnaire.engine import RuleSet
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
-# The rule set's own example base: a patient with no risk factors.
-TYPICAL: dict[str, Any] = {
-    "pain_duration": "6_to_12_weeks",
-    "conservative_care": ["physical_therapy"],
-    "blood_thinners": "no",
-    "diabetes": "no",
-    "infection": "no",
-    "red_flags": ["none"],
-}
-
 
 def csrf_token(html: str) -> str:
     match = TOKEN.search(html)

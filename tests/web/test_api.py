@@ -9,23 +9,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_openapi
+from support.answer_sets import TYPICAL
 
 from questionnaire.engine import Result, RuleSet
 
 EVALUATE = "/api/v1/evaluate"
-GOOD: dict[str, Any] = {
-    "pain_duration": "6_to_12_weeks",
-    "conservative_care": ["physical_therapy"],
-    "blood_thinners": "no",
-    "diabetes": "no",
-    "infection": "no",
-    "red_flags": ["none"],
-}
-CONTRACT_FIELDS = sorted(GOOD)
+CONTRACT_FIELDS = sorted(TYPICAL)
 
 
 def answers(**changes: Any) -> dict[str, Any]:
-    return {**GOOD, **changes}
+    return {**TYPICAL, **changes}
 
 
 def ids(items: list[dict[str, Any]]) -> list[str]:
@@ -46,7 +39,7 @@ def evaluate(client: FlaskClient, body: Any) -> dict[str, Any]:
 def test_evaluate_returns_the_result_stamped_with_the_rule_set(
     client: FlaskClient, ruleset: RuleSet
 ) -> None:
-    result = evaluate(client, GOOD)
+    result = evaluate(client, TYPICAL)
     Result.model_validate(result)
     assert result["ruleset"] == {"version": ruleset.version, "sha256": ruleset.sha256}
     assert result["disclaimer"] == ruleset.disclaimer
@@ -95,7 +88,7 @@ def test_not_sure_about_blood_thinners_asks_a_question_and_adds_a_note(
 
 
 def test_no_blood_thinners_adds_no_blood_thinner_items(client: FlaskClient) -> None:
-    result = evaluate(client, GOOD)
+    result = evaluate(client, TYPICAL)
     assert "ask-blood-thinner-plan" not in ids(result["questions"])
     assert not {"tell-blood-thinners", "tell-blood-thinners-unsure"} & set(
         ids(result["care_team_notes"])
@@ -112,7 +105,7 @@ def test_a_hidden_question_never_fires_a_rule(client: FlaskClient) -> None:
 
 def test_evaluate_works_with_csrf_on_and_sets_no_cookie(app: Flask, client: FlaskClient) -> None:
     assert app.config.get("WTF_CSRF_ENABLED", True) is True
-    response = client.post(EVALUATE, json=GOOD)
+    response = client.post(EVALUATE, json=TYPICAL)
     assert response.status_code == 200
     assert "Set-Cookie" not in response.headers
 
@@ -122,7 +115,7 @@ def test_evaluate_works_with_csrf_on_and_sets_no_cookie(app: Flask, client: Flas
     [
         ("GET", "/api/v1/questionnaire", None),
         ("GET", "/api/v1/openapi.json", None),
-        ("POST", EVALUATE, GOOD),
+        ("POST", EVALUATE, TYPICAL),
         ("POST", EVALUATE, answers(diabetes="maybe")),
         ("POST", EVALUATE, []),
         ("GET", "/api/v1/no-such-thing", None),
@@ -154,7 +147,7 @@ def invalid(client: FlaskClient, body: dict[str, Any]) -> dict[str, dict[str, An
 
 @pytest.mark.parametrize("field", CONTRACT_FIELDS)
 def test_a_missing_contract_field_is_named(client: FlaskClient, field: str) -> None:
-    body = {key: value for key, value in GOOD.items() if key != field}
+    body = {key: value for key, value in TYPICAL.items() if key != field}
     errors = invalid(client, body)
     assert list(errors) == [field]
 
@@ -260,7 +253,7 @@ def test_a_malformed_body_gets_a_clear_json_error(
 
 def test_a_charset_of_utf8_is_accepted(client: FlaskClient) -> None:
     response = client.post(
-        EVALUATE, json=GOOD, headers={"Content-Type": "application/json; charset=UTF-8"}
+        EVALUATE, json=TYPICAL, headers={"Content-Type": "application/json; charset=UTF-8"}
     )
     assert response.status_code == 200
 
@@ -308,7 +301,7 @@ def test_a_server_fault_is_a_json_500_without_details(
         raise RuntimeError("secret internal detail")
 
     monkeypatch.setattr(ruleset, "evaluate", fail)
-    response = client.post(EVALUATE, json=GOOD)
+    response = client.post(EVALUATE, json=TYPICAL)
     assert response.status_code == 500
     assert response.mimetype == "application/json"
     assert response.get_json() == {
@@ -363,7 +356,7 @@ def test_the_questionnaire_gives_choices_and_conditions(document: dict[str, Any]
 def test_the_answers_schema_accepts_good_answers(document: dict[str, Any]) -> None:
     validator = Draft202012Validator(document["answers_schema"])
     Draft202012Validator.check_schema(document["answers_schema"])
-    assert list(validator.iter_errors(GOOD)) == []
+    assert list(validator.iter_errors(TYPICAL)) == []
     assert list(validator.iter_errors(answers(pain_score=7, allergies=["latex"]))) == []
 
 
@@ -376,7 +369,7 @@ def test_the_answers_schema_accepts_good_answers(document: dict[str, Any]) -> No
         answers(shoe_size=9),
         answers(pain_score=11),
         answers(pain_score=-1),
-        {key: value for key, value in GOOD.items() if key != "infection"},
+        {key: value for key, value in TYPICAL.items() if key != "infection"},
     ],
 )
 def test_the_answers_schema_refuses_bad_answers(
@@ -434,5 +427,5 @@ def test_openapi_schemas_describe_real_responses(
     assert list(validator("AnswersErrorBody").iter_errors(refused)) == []
     malformed = client.post(EVALUATE, data=b"[", content_type=JSON).get_json()
     assert list(validator("ErrorBody").iter_errors(malformed)) == []
-    assert list(validator("Answers").iter_errors(GOOD)) == []
+    assert list(validator("Answers").iter_errors(TYPICAL)) == []
     assert list(validator("Answers").iter_errors(answers(diabetes="maybe")))

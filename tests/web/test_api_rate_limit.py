@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from jsonschema import Draft202012Validator
-from patient_forms import TYPICAL
+from support.answer_sets import TYPICAL
 from support.testapp import app_with
 
 EVALUATE = "/api/v1/evaluate"

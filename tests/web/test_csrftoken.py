@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from patient_forms import TYPICAL, csrf_token
+from patient_forms import csrf_token
+from support.answer_sets import TYPICAL
 from support.testapp import app_with
 
 PAGE = "/questions/your-pain"

@@ -11,7 +11,8 @@ import pytest
 from flask import Flask, g, request, session
 from flask.testing import FlaskClient
 from markupsafe import Markup
-from patient_forms import TYPICAL, csrf_token
+from patient_forms import csrf_token
+from support.answer_sets import TYPICAL
 
 from questionnaire.clinic import store
 from questionnaire.web.frames import draw_frame, split_at

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from patient_forms import TYPICAL, Patient, csrf_token, path_of
+from patient_forms import Patient, csrf_token, path_of
+from support.answer_sets import TYPICAL
 from support.testapp import app_with
 
 from questionnaire.engine import RuleSet, load_ruleset

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from patient_forms import TYPICAL
+from support.answer_sets import TYPICAL
 
 from questionnaire.engine import RuleSet
 from questionnaire.web.sheetview import long_date

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from patient_forms import TYPICAL, Patient
+from patient_forms import Patient
+from support.answer_sets import TYPICAL
 
 from questionnaire.engine import RuleSet
 

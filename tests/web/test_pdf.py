@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from patient_forms import TYPICAL
-from support.answer_sets import ALL_RED_FLAGS, LONGEST, MANY_RISKS, NOT_SURE
+from support.answer_sets import ALL_RED_FLAGS, LONGEST, MANY_RISKS, NOT_SURE, TYPICAL
 from support.testapp import app_with
 
 from questionnaire.engine import RuleSet

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from flask import Flask
-from patient_forms import TYPICAL
+from support.answer_sets import TYPICAL
 
 from questionnaire.engine import RuleSet
 from questionnaire.engine.result import Result

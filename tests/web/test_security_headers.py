@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from patient_forms import TYPICAL, Patient, csrf_token
+from patient_forms import Patient, csrf_token
+from support.answer_sets import TYPICAL
 from werkzeug.exceptions import TooManyRequests
 
 from questionnaire import create_app

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from jinja2 import BaseLoader
-from patient_forms import TYPICAL
+from support.answer_sets import TYPICAL
 from support.testapp import app_with
 
 from questionnaire.web import prerender

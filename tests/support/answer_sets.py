@@ -1,6 +1,6 @@
-"""Dense answer sets that the web and browser tests share: the sheets that are hardest to print
-on two pages. Flat, as the API and the engine take them; the browser tests group them by page
-(``tests/browser/conftest.by_page``)."""
+"""Answer sets the tests share: a typical patient's, and the dense ones whose sheets are the
+hardest to print on two pages. Flat, as the API and the engine take them; the browser tests
+group them by page (``tests/browser/conftest.by_page``)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,9 @@ The Flask session holds only a random token; the ``staff_sessions`` row is keyed
 sha256, so ending the row (sign-out, timeout, a disabled account) ends every copy of the
 cookie. Failed attempts and lockouts live in the database, so they count across instances.
 Each TOTP code is accepted once: the account keeps the time step of the last code accepted,
-and only a code of a later step is taken after it.
+and only a code of a later step is taken after it. An account whose password someone else
+chose (an administrator, an operator) must choose its own after both steps, before the
+session starts.
 """
 
 from __future__ import annotations
@@ -12,11 +14,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import re
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import wraps
 from typing import Any, Literal, TypeVar, cast
@@ -36,14 +36,13 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import CursorResult, or_, update
 
 from questionnaire.clinic import store
 from questionnaire.clinic.audit import write_audit
-from questionnaire.clinic.models import ROLES, StaffSession, StaffUser, utcnow
+from questionnaire.clinic.forms import FormError, StaffForm, new_password_errors, read_form
+from questionnaire.clinic.models import StaffSession, StaffUser, utcnow
 from questionnaire.clinic.passwords import (
-    check_password_policy,
     hash_password,
     needs_rehash,
     spend_verify_time,
@@ -66,17 +65,8 @@ TOTP_ISSUER = "Back injection questionnaire"
 # Codes of one step either side of now are taken: a phone's clock may be a little off.
 TOTP_VALID_WINDOW = 1
 PENDING_KEY = "pending_login"
-_EMAIL_SHAPE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-@dataclass(frozen=True)
-class FormError:
-    """One problem with one form field, for the error summary and the field itself."""
-
-    field: str
-    message: str
 
 
 # --- the signed-in principal -----------------------------------------------------------------
@@ -138,11 +128,8 @@ def load_staff(token: str) -> StaffIdentity | None:
     if row is None or row.ended_at is not None:
         return None
     now = utcnow()
-    config = current_app.config
-    idle = timedelta(seconds=int(config["STAFF_IDLE_TIMEOUT_SECONDS"]))
-    absolute = timedelta(seconds=int(config["STAFF_ABSOLUTE_TIMEOUT_SECONDS"]))
     user = db.session.get(StaffUser, row.user_id)
-    expired = now - row.last_seen_at > idle or now - row.created_at > absolute
+    expired = session_timed_out(row, now)
     if expired or user is None or user.disabled_at is not None:
         if expired and _no_pending_writes():
             with writing():
@@ -157,6 +144,14 @@ def load_staff(token: str) -> StaffIdentity | None:
         with writing():
             row.last_seen_at = now
     return StaffIdentity(user, token)
+
+
+def session_timed_out(row: StaffSession, now: datetime) -> bool:
+    """Whether the session has been idle too long or has lasted too long in all."""
+    config = current_app.config
+    idle = timedelta(seconds=int(config["STAFF_IDLE_TIMEOUT_SECONDS"]))
+    absolute = timedelta(seconds=int(config["STAFF_ABSOLUTE_TIMEOUT_SECONDS"]))
+    return now - row.last_seen_at > idle or now - row.created_at > absolute
 
 
 def _no_pending_writes() -> bool:
@@ -202,35 +197,18 @@ def _configure_login(state: Any) -> None:
 # --- forms ------------------------------------------------------------------------------------
 
 
-class _Form(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class LoginForm(_Form):
+class LoginForm(StaffForm):
     email: str = ""
     password: str = ""
 
 
-class CodeForm(_Form):
+class CodeForm(StaffForm):
     code: str = ""
 
 
-class NewStaffForm(_Form):
-    email: str = ""
-    display_name: str = ""
-    role: str = "staff"
-    password: str = ""
-
-
-def _form(model: type[_Form], fields: tuple[str, ...]) -> Any:
-    # Spaces are part of a passphrase, so only the other fields are stripped.
-    return model.model_validate(
-        {
-            name: value if name == "password" else value.strip()
-            for name in fields
-            for value in [request.form.get(name, "")]
-        }
-    )
+class ChooseForm(StaffForm):
+    new_password: str = ""
+    confirm_password: str = ""
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -254,7 +232,7 @@ def login() -> ResponseReturnValue:
     next_url = _safe_next(request.values.get("next"))
     if request.method == "GET":
         return render_template("clinic/login.html", form={}, errors=[], next_url=next_url)
-    form = _form(LoginForm, ("email", "password"))
+    form = read_form(LoginForm)
     errors: list[FormError] = []
     if not form.email:
         errors.append(FormError("email", "Enter your email address"))
@@ -294,7 +272,7 @@ def _check_password(email: str, password: str) -> StaffUser | None:
                 detail="account disabled",
             )
         return None
-    if _is_locked(user):
+    if is_locked(user):
         with writing():
             write_audit(
                 "login_failure", user_id=user.id, clinic_id=user.clinic_id, detail="account locked"
@@ -311,7 +289,7 @@ def _check_password(email: str, password: str) -> StaffUser | None:
     return user
 
 
-def _is_locked(user: StaffUser) -> bool:
+def is_locked(user: StaffUser) -> bool:
     return user.locked_until is not None and user.locked_until > utcnow()
 
 
@@ -332,20 +310,35 @@ def record_failure(user: StaffUser, detail: str) -> None:
         write_audit("login_failure", user_id=user.id, clinic_id=user.clinic_id, detail=detail)
 
 
-def _start_pending(user: StaffUser, next_url: str | None) -> None:
-    # A fresh session between the two steps too: nothing from before sign-in carries over.
-    session.clear()
+def _start_pending(user: StaffUser, next_url: str | None, *, codes_done: bool = False) -> None:
+    """Between the steps of signing in: who passed the password step (and with
+    ``codes_done``, the code step), since when, and where to go after."""
+    if not codes_done:
+        # A fresh session between the steps too: nothing from before sign-in carries over.
+        session.clear()
     session[PENDING_KEY] = {
         "user_id": user.id,
         "since": utcnow().timestamp(),
         "next": next_url,
+        "codes_done": codes_done,
     }
 
 
-def _pending_user() -> tuple[StaffUser | None, str | None]:
-    """The account that passed the password step, while that step is recent enough."""
+def _codes_passed(user: StaffUser, next_url: str | None) -> ResponseReturnValue:
+    """Both steps passed: sign in, unless the person must first choose their own password."""
+    if not user.password_must_change:
+        return _complete_sign_in(user, next_url)
+    _start_pending(user, next_url, codes_done=True)
+    return redirect(url_for("clinic_auth.choose_password"))
+
+
+def _pending_user(*, codes_done: bool = False) -> tuple[StaffUser | None, str | None]:
+    """The account that passed the password step (with ``codes_done``, the code step too),
+    while that step is recent enough."""
     pending = session.get(PENDING_KEY)
     if not isinstance(pending, dict):
+        return None, None
+    if codes_done and pending.get("codes_done") is not True:
         return None, None
     since = pending.get("since")
     user_id = pending.get("user_id")
@@ -354,7 +347,7 @@ def _pending_user() -> tuple[StaffUser | None, str | None]:
     if utcnow() - datetime.fromtimestamp(since, tz=UTC) > PENDING_LIFETIME:
         return None, None
     user = db.session.get(StaffUser, user_id)
-    if user is None or user.disabled_at is not None or _is_locked(user):
+    if user is None or user.disabled_at is not None or is_locked(user):
         return None, None
     next_url = pending.get("next")
     return user, next_url if isinstance(next_url, str) else None
@@ -439,16 +432,16 @@ def login_code() -> ResponseReturnValue:
         return redirect(url_for("clinic_auth.totp_setup"))
     if request.method == "GET":
         return render_template("clinic/login_code.html", errors=[])
-    code = _clean_code(_form(CodeForm, ("code",)).code)
+    code = _clean_code(read_form(CodeForm).code)
     problem = _code_error(code)
     if problem is not None:
         return render_template("clinic/login_code.html", errors=[FormError("code", problem)]), 400
     # A code used before gets the answer a wrong code gets, and counts as a failure too.
     outcome = _use_code(user, user.totp_secret, code)
     if outcome == "accepted":
-        return _complete_sign_in(user, next_url)
+        return _codes_passed(user, next_url)
     record_failure(user, _failure_detail(outcome))
-    if _is_locked(user):
+    if is_locked(user):
         return _restart_sign_in(NOT_RECOGNISED)
     return render_template(
         "clinic/login_code.html", errors=[FormError("code", NOT_RECOGNISED)]
@@ -471,7 +464,7 @@ def totp_setup() -> ResponseReturnValue:
     assert secret is not None
     errors: list[FormError] = []
     if request.method == "POST":
-        code = _clean_code(_form(CodeForm, ("code",)).code)
+        code = _clean_code(read_form(CodeForm).code)
         problem = _code_error(code)
         if problem is None:
             with writing():
@@ -480,9 +473,9 @@ def totp_setup() -> ResponseReturnValue:
                     user.totp_confirmed_at = utcnow()
                     write_audit("totp_confirmed", user_id=user.id, clinic_id=user.clinic_id)
             if outcome == "accepted":
-                return _complete_sign_in(user, next_url)
+                return _codes_passed(user, next_url)
             record_failure(user, _failure_detail(outcome))
-            if _is_locked(user):
+            if is_locked(user):
                 return _restart_sign_in(NOT_RECOGNISED)
             problem = "That code is not right. Enter the code your app shows now"
         errors.append(FormError("code", problem))
@@ -496,6 +489,41 @@ def totp_setup() -> ResponseReturnValue:
         ),
         400 if errors else 200,
     )
+
+
+@bp.route("/login/new-password", methods=["GET", "POST"])
+@rate_limited("10 per minute", methods=["POST"])
+def choose_password() -> ResponseReturnValue:
+    """The last step for an account whose password someone else chose: the person's own."""
+    user, next_url = _pending_user(codes_done=True)
+    if user is None:
+        return _restart_sign_in("Sign in again: the first step has expired or was not done.")
+    if not user.password_must_change:
+        return _complete_sign_in(user, next_url)
+    if request.method == "GET":
+        return render_template("clinic/choose_password.html", errors=[])
+    form = read_form(ChooseForm)
+    errors = new_password_errors(
+        form.new_password,
+        email=user.email,
+        missing="Enter a new password",
+        confirm=form.confirm_password,
+    )
+    if not errors and verify_password(user.password_hash, form.new_password):
+        errors.append(
+            FormError("new_password", "Choose a password other than the one you were given")
+        )
+    if errors:
+        return render_template("clinic/choose_password.html", errors=errors), 400
+    # Hashed before the write begins: hashing is slow, and other writers wait on the lock.
+    password_hash = hash_password(form.new_password)
+    with writing():
+        user.password_hash = password_hash
+        user.password_must_change = False
+        write_audit(
+            "password_change", user_id=user.id, clinic_id=user.clinic_id, detail="first sign-in"
+        )
+    return _complete_sign_in(user, next_url)
 
 
 def qr_code_data_uri(text: str) -> str:
@@ -536,105 +564,3 @@ def logout() -> ResponseReturnValue:
     session.clear()
     flash("You have signed out.", "info")
     return redirect(url_for("clinic_auth.login"))
-
-
-# --- staff accounts (admins) ------------------------------------------------------------------
-
-
-@bp.route("/staff")
-@admin_required
-def staff_list() -> ResponseReturnValue:
-    me = staff()
-    users = store.list_staff_users(me.clinic_id)
-    now = utcnow()
-    return render_template("clinic/staff_list.html", users=users, now=now)
-
-
-@bp.route("/staff/new", methods=["GET", "POST"])
-@admin_required
-def staff_new() -> ResponseReturnValue:
-    me = staff()
-    if request.method == "GET":
-        return render_template(
-            "clinic/staff_new.html", form={"role": "staff"}, errors=[], roles=ROLES
-        )
-    form = _form(NewStaffForm, ("email", "display_name", "role", "password"))
-    errors = _new_staff_errors(form)
-    if not errors:
-        try:
-            user = store.create_staff_user(
-                me.clinic_id, form.email, form.display_name, form.role, hash_password(form.password)
-            )
-        except store.StoreError as error:
-            errors.append(FormError("email", _store_message(str(error))))
-        else:
-            with writing():
-                write_audit(
-                    "staff_create",
-                    user_id=me.id,
-                    clinic_id=me.clinic_id,
-                    record_id=user.id,
-                    detail=f"role={user.role}",
-                )
-            flash(
-                f"Account created for {user.display_name}. "
-                "They set up their sign-in code the first time they sign in.",
-                "info",
-            )
-            return redirect(url_for("clinic_auth.staff_list"))
-    shown = {"email": form.email, "display_name": form.display_name, "role": form.role}
-    return render_template("clinic/staff_new.html", form=shown, errors=errors, roles=ROLES), 400
-
-
-def _new_staff_errors(form: NewStaffForm) -> list[FormError]:
-    errors: list[FormError] = []
-    if not form.email:
-        errors.append(FormError("email", "Enter an email address"))
-    elif len(form.email) > 254 or not _EMAIL_SHAPE.match(form.email):
-        errors.append(
-            FormError(
-                "email", "Enter an email address in the correct format, like name@example.org"
-            )
-        )
-    if not form.display_name:
-        errors.append(FormError("display_name", "Enter the person's name"))
-    elif len(form.display_name) > 200:
-        errors.append(FormError("display_name", "Name must be 200 characters or fewer"))
-    if form.role not in ROLES:
-        errors.append(FormError("role", f"Select a role: {' or '.join(ROLES)}"))
-    if not form.password:
-        errors.append(FormError("password", "Enter a first password"))
-    else:
-        errors.extend(
-            FormError("password", p) for p in check_password_policy(form.password, email=form.email)
-        )
-    return errors
-
-
-def _store_message(message: str) -> str:
-    return message[0].upper() + message[1:]
-
-
-@bp.route("/staff/<int:user_id>/disable", methods=["POST"])
-@admin_required
-def staff_disable(user_id: int) -> ResponseReturnValue:
-    me = staff()
-    user = store.get_staff_user(me.clinic_id, user_id)
-    if user is None:
-        return render_template("clinic/not_found.html"), 404
-    if user.id == me.id:
-        flash("You cannot turn off your own account. Ask another administrator.", "error")
-        return redirect(url_for("clinic_auth.staff_list"))
-    if user.disabled_at is None:
-        now = utcnow()
-        with writing():
-            user.disabled_at = now
-            # Ending the sessions signs the person out everywhere at once.
-            db.session.execute(
-                update(StaffSession)
-                .where(StaffSession.user_id == user.id, StaffSession.ended_at.is_(None))
-                .values(ended_at=now)
-            )
-            write_audit("staff_disable", user_id=me.id, clinic_id=me.clinic_id, record_id=user.id)
-        flash(f"{user.display_name} can no longer sign in.", "info")
-    return redirect(url_for("clinic_auth.staff_list"))

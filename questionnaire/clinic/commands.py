@@ -114,7 +114,8 @@ def create_clinic(slug: str, name: str) -> None:
 )
 @_database_command
 def create_user(clinic_slug: str, email: str, display_name: str, role: str) -> None:
-    """Add a staff account. The password is asked for, or read from standard input."""
+    """Add a staff account. The password is asked for, or read from standard input; the
+    person replaces it with their own at their first sign-in."""
     from questionnaire.clinic import store
     from questionnaire.clinic.passwords import check_password_policy, hash_password
 
@@ -129,8 +130,18 @@ def create_user(clinic_slug: str, email: str, display_name: str, role: str) -> N
     problems = check_password_policy(password, email=email)
     if problems:
         raise click.ClickException("the password is not allowed: " + "; ".join(problems))
-    user = store.create_staff_user(clinic.id, email, display_name, role, hash_password(password))
-    click.echo(f"Created {user.role} account {user.email} in clinic {clinic.slug!r}.")
+    user = store.create_staff_user(
+        clinic.id,
+        email,
+        display_name,
+        role,
+        hash_password(password),
+        must_change_password=True,
+    )
+    click.echo(
+        f"Created {user.role} account {user.email} in clinic {clinic.slug!r}. At the first "
+        "sign-in they set up a sign-in code and choose their own password."
+    )
 
 
 @click.command("purge")

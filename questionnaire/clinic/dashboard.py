@@ -32,7 +32,8 @@ from werkzeug.datastructures import MultiDict
 
 from questionnaire.clinic import exports, fhir, store
 from questionnaire.clinic.audit import write_audit
-from questionnaire.clinic.auth import FormError, admin_required, require_staff, staff
+from questionnaire.clinic.auth import admin_required, require_staff, staff
+from questionnaire.clinic.forms import FormError
 from questionnaire.clinic.models import AuditEvent, Submission, utcnow
 from questionnaire.clinic.transactions import writing
 from questionnaire.engine.definition import Page, Question

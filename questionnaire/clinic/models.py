@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -95,6 +96,11 @@ class StaffUser(db.Model):  # type: ignore[name-defined]
     totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # The time step (unix time // 30) of the last code accepted: each code works only once.
     totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Set when someone else chose the password (an administrator, an operator's command):
+    # the person chooses their own at their next sign-in, before any clinic page opens.
+    password_must_change: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
     failed_logins: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)

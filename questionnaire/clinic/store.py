@@ -10,6 +10,7 @@ which stays fast on any page because each filter has an index in that order.
 from __future__ import annotations
 
 import re
+import typing
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,8 +34,9 @@ from sqlalchemy import (
     select,
     true,
     tuple_,
+    update,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 
@@ -44,6 +46,7 @@ from questionnaire.clinic.models import (
     ROLES,
     AuditEvent,
     Clinic,
+    StaffSession,
     StaffUser,
     Submission,
     utcnow,
@@ -149,12 +152,20 @@ def normalise_email(email: str) -> str:
 
 
 def create_staff_user(
-    clinic_id: int, email: str, display_name: str, role: str, password_hash: str
+    clinic_id: int,
+    email: str,
+    display_name: str,
+    role: str,
+    password_hash: str,
+    *,
+    must_change_password: bool = False,
 ) -> StaffUser:
     """Create a staff account in a clinic; ``password_hash`` is already argon2id-hashed.
 
     The email is stored lower-case and must be unused across all clinics; ``role`` is
-    ``staff`` or ``admin``. Writes an ``account_create`` audit row.
+    ``staff`` or ``admin``. With ``must_change_password`` (a password someone else chose),
+    the person chooses their own at their first sign-in. Writes an ``account_create`` audit
+    row.
     """
     email = normalise_email(email)
     if len(email) > 254 or not _EMAIL.match(email):
@@ -173,6 +184,7 @@ def create_staff_user(
             display_name=display_name,
             role=role,
             password_hash=password_hash,
+            password_must_change=must_change_password,
             failed_logins=0,
             created_at=utcnow(),
         )
@@ -204,6 +216,32 @@ def list_staff_users(clinic_id: int) -> list[StaffUser]:
             select(StaffUser).where(StaffUser.clinic_id == clinic_id).order_by(StaffUser.email)
         )
     )
+
+
+def active_staff_sessions(user_id: int) -> list[StaffSession]:
+    """The account's sessions that have not been ended, newest first. (One past its time
+    limits is ended when its cookie is next used; the caller leaves those out.)"""
+    return list(
+        db.session.scalars(
+            select(StaffSession)
+            .where(StaffSession.user_id == user_id, StaffSession.ended_at.is_(None))
+            .order_by(StaffSession.created_at.desc(), StaffSession.id)
+        )
+    )
+
+
+def end_staff_sessions(user_id: int, *, keep: str | None = None) -> int:
+    """End the account's sessions, all of them or all but the one with id ``keep``; every
+    copy of their cookies stops working at once. Gives how many ended. Joins the caller's
+    ``writing()``."""
+    conditions = [StaffSession.user_id == user_id, StaffSession.ended_at.is_(None)]
+    if keep is not None:
+        conditions.append(StaffSession.id != keep)
+    result = db.session.execute(
+        update(StaffSession).where(*conditions).values(ended_at=utcnow()),
+        execution_options={"synchronize_session": False},
+    )
+    return typing.cast(CursorResult[Any], result).rowcount
 
 
 # --- submissions: writing ------------------------------------------------------------------

@@ -29,6 +29,8 @@ BLUEPRINTS: list[str] = [
     "questionnaire.web.patient:bp",
     "questionnaire.clinic.sending:bp",
     "questionnaire.clinic.auth:bp",
+    "questionnaire.clinic.account:bp",
+    "questionnaire.clinic.staffaccounts:bp",
     "questionnaire.clinic.dashboard:bp",
 ]
 

@@ -54,6 +54,7 @@ helpers = _load_clinic_helpers()
 class ClinicData:
     admin_email: str
     newcomer_email: str
+    newcomer_id: int
     password: str
     submission_id: int
 
@@ -63,15 +64,18 @@ def clinic(live_server: LiveServer) -> ClinicData:
     app = live_server.app
     clinic_id = helpers.make_clinic(app, CLINIC_SLUG, CLINIC_NAME)
     admin = helpers.make_staff(app, clinic_id, "lead.nurse@north.example", role="admin")
-    # No sign-in code yet: signing in leads to the code set-up page.
-    newcomer = helpers.make_staff(app, clinic_id, "new.starter@north.example", totp=False)
+    # No sign-in code yet, and a password the administrator chose: signing in leads to the
+    # code set-up page, then to choosing a password.
+    newcomer = helpers.make_staff(
+        app, clinic_id, "new.starter@north.example", totp=False, must_change_password=True
+    )
     submission_id = helpers.make_submission(
         app,
         clinic_id,
         {"red_flags": ["fever_or_chills"], "blood_thinners": "yes", "diabetes": "not_sure"},
         name="Grace Example",
     )
-    return ClinicData(admin.email, newcomer.email, admin.password, submission_id)
+    return ClinicData(admin.email, newcomer.email, newcomer.id, admin.password, submission_id)
 
 
 def press(page: Page, name: str) -> None:
@@ -155,19 +159,29 @@ def test_staff_sign_in_dashboard_and_submission(
     for path, name in (
         ("/clinic/staff", "clinic-staff"),
         ("/clinic/staff/new", "clinic-staff-new"),
+        (f"/clinic/staff/{clinic.newcomer_id}/reset", "clinic-staff-reset"),
         ("/clinic/audit", "clinic-audit"),
     ):
         response = page.goto(path)
         assert response is not None and response.status == 200, f"{path}: {response}"
         audit_page(page, name)
 
+    page.get_by_role("link", name="Your account").click()
+    wait_for_path(page, "/clinic/account")
+    expect(page.locator("main")).to_contain_text("This session")
+    audit_page(page, "clinic-account")
+    press(page, "Change your password")
+    wait_for_path(page, "/clinic/account/password")
+    audit_page(page, "clinic-account-errors")
+    assert_error_summary_links_to_fields(page)
+
     response = page.goto("/clinic/submissions/999999")
     assert response is not None and response.status == 404
     audit_page(page, "clinic-not-found")
 
 
-def test_first_sign_in_sets_up_the_code(
-    new_session: Callable[..., Session], clinic: ClinicData
+def test_first_sign_in_sets_up_the_code_then_chooses_a_password(
+    new_session: Callable[..., Session], live_server: LiveServer, clinic: ClinicData
 ) -> None:
     page = new_session().page
     sign_in_with_password(page, clinic.newcomer_email, clinic.password)
@@ -175,3 +189,17 @@ def test_first_sign_in_sets_up_the_code(
     assert path_of(page) == "/clinic/totp/setup"
     expect(page.locator("img")).to_have_count(1)
     audit_page(page, "clinic-totp-setup")
+
+    page.locator("#code").fill(helpers.current_code(live_server.app, clinic.newcomer_email))
+    press(page, "Confirm and sign in")
+    wait_for_path(page, "/clinic/login/new-password")
+    audit_page(page, "clinic-choose-password")
+    press(page, "Save the password and sign in")
+    audit_page(page, "clinic-choose-password-errors")
+    assert_error_summary_links_to_fields(page)
+
+    page.locator("#new_password").fill("quiet meadow copper 5821")
+    page.locator("#confirm_password").fill("quiet meadow copper 5821")
+    press(page, "Save the password and sign in")
+    wait_for_path(page, "/clinic/")
+    expect(page.locator(".clinic-nav")).to_contain_text("Signed in as New.Starter")

@@ -133,6 +133,11 @@ def nurse(app: Flask, clinic_id: int) -> Account:
 
 
 @pytest.fixture
+def admin(app: Flask, clinic_id: int) -> Account:
+    return make_staff(app, clinic_id, "lead@alpha.example.org", role="admin", name="Dr Lead")
+
+
+@pytest.fixture
 def signed_in(client: FlaskClient, nurse: Account) -> FlaskClient:
     login(client, nurse.email, nurse.password)
     return client

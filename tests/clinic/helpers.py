@@ -20,12 +20,13 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from questionnaire.clinic import auth, store
-from questionnaire.clinic.models import StaffUser, Submission, utcnow
+from questionnaire.clinic.models import AuditEvent, StaffSession, StaffUser, Submission, utcnow
 from questionnaire.clinic.passwords import hash_password
 from questionnaire.extensions import db
 
 PASSWORD = "violet anchor mountain 7719"
 TOTP_STEP_SECONDS = 30
+CHOOSE_PASSWORD = "/clinic/login/new-password"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 # A complete answer set that raises no flag.
@@ -62,11 +63,18 @@ def make_staff(
     password: str = PASSWORD,
     name: str | None = None,
     totp: bool = True,
+    must_change_password: bool = False,
 ) -> Account:
-    """A staff account; with ``totp`` its sign-in code is already set up."""
+    """A staff account; with ``totp`` its sign-in code is already set up, and with
+    ``must_change_password`` its password was chosen by someone else."""
     with app.app_context():
         user = store.create_staff_user(
-            clinic_id, email, name or email.split("@")[0].title(), role, hash_password(password)
+            clinic_id,
+            email,
+            name or email.split("@")[0].title(),
+            role,
+            hash_password(password),
+            must_change_password=must_change_password,
         )
         if totp:
             user.totp_secret = pyotp.random_base32()
@@ -163,10 +171,13 @@ def submit_password(client: FlaskClient, email: str, password: str) -> TestRespo
     )
 
 
-def login(client: FlaskClient, email: str, password: str) -> TestResponse:
+def login(
+    client: FlaskClient, email: str, password: str, *, new_password: str | None = None
+) -> TestResponse:
     """Sign in through the pages, setting up or typing the TOTP code; returns the last answer.
 
-    Asserts that sign-in succeeded (the answer redirects into the clinic pages).
+    An account whose password someone else chose must then choose ``new_password``. Asserts
+    that sign-in succeeded (the answer redirects into the clinic pages).
     """
     app = client.application
     response = submit_password(client, email, password)
@@ -176,13 +187,68 @@ def login(client: FlaskClient, email: str, password: str) -> TestResponse:
     token = csrf_token(client, step)
     response = client.post(step, data={"csrf_token": token, "code": current_code(app, email)})
     assert response.status_code == 302, f"code step refused ({response.status_code})"
+    if new_password is not None:
+        assert response.headers["Location"] == CHOOSE_PASSWORD, response.headers["Location"]
+        response = choose_password(client, new_password)
     assert "/clinic/login" not in response.headers["Location"]
     return response
+
+
+def choose_password(client: FlaskClient, password: str, confirm: str | None = None) -> TestResponse:
+    """Post the last sign-in step of an account whose password someone else chose."""
+    token = csrf_token(client, CHOOSE_PASSWORD)
+    return client.post(
+        CHOOSE_PASSWORD,
+        data={
+            "csrf_token": token,
+            "new_password": password,
+            "confirm_password": password if confirm is None else confirm,
+        },
+    )
 
 
 def logout(client: FlaskClient) -> TestResponse:
     token = csrf_token(client, "/clinic/")
     return client.post("/clinic/logout", data={"csrf_token": token})
+
+
+def user_row(app: Flask, email: str) -> StaffUser:
+    with app.app_context():
+        user = db.session.scalar(db.select(StaffUser).where(StaffUser.email == email))
+        assert user is not None
+        db.session.expunge(user)
+        return user
+
+
+def sessions_of(app: Flask, user_id: int) -> list[StaffSession]:
+    with app.app_context():
+        rows = list(
+            db.session.scalars(db.select(StaffSession).where(StaffSession.user_id == user_id))
+        )
+        for row in rows:
+            db.session.expunge(row)
+        return rows
+
+
+def audit_rows(app: Flask, action: str | None = None) -> list[AuditEvent]:
+    with app.app_context():
+        query = db.select(AuditEvent).order_by(AuditEvent.id)
+        if action:
+            query = query.where(AuditEvent.action == action)
+        rows = list(db.session.scalars(query))
+        for row in rows:
+            db.session.expunge(row)
+        return rows
+
+
+def is_signed_in(client: FlaskClient) -> bool:
+    """Whether the client's session opens the clinic's pages (else it is sent to sign in)."""
+    response = client.get("/clinic/")
+    if response.status_code == 200:
+        return True
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/clinic/login")
+    return False
 
 
 def submission_row(app: Flask, submission_id: int) -> Submission:

@@ -16,14 +16,18 @@ from flask.testing import FlaskClient
 from helpers import (
     PASSWORD,
     Account,
+    audit_rows,
     code_at,
     csrf_token,
     current_code,
+    is_signed_in,
     login,
     logout,
     make_clinic,
     make_staff,
+    sessions_of,
     submit_password,
+    user_row,
     wait_for_next_code,
 )
 from werkzeug.test import TestResponse
@@ -31,7 +35,7 @@ from werkzeug.test import TestResponse
 from questionnaire import create_app
 from questionnaire.clinic import auth, passwords
 from questionnaire.clinic.auth import NOT_RECOGNISED, PENDING_KEY
-from questionnaire.clinic.models import AuditEvent, StaffSession, StaffUser
+from questionnaire.clinic.models import StaffSession, StaffUser
 from questionnaire.clinic.passwords import check_password_policy, common_passwords
 from questionnaire.extensions import db
 
@@ -41,49 +45,6 @@ EMAIL = "nurse.jones@alpha.example.org"
 @pytest.fixture
 def nurse(app: Flask, clinic_id: int) -> Account:
     return make_staff(app, clinic_id, EMAIL)
-
-
-@pytest.fixture
-def admin(app: Flask, clinic_id: int) -> Account:
-    return make_staff(app, clinic_id, "lead@alpha.example.org", role="admin", name="Dr Lead")
-
-
-def user_row(app: Flask, email: str) -> StaffUser:
-    with app.app_context():
-        user = db.session.scalar(db.select(StaffUser).where(StaffUser.email == email))
-        assert user is not None
-        db.session.expunge(user)
-        return user
-
-
-def sessions_of(app: Flask, user_id: int) -> list[StaffSession]:
-    with app.app_context():
-        rows = list(
-            db.session.scalars(db.select(StaffSession).where(StaffSession.user_id == user_id))
-        )
-        for row in rows:
-            db.session.expunge(row)
-        return rows
-
-
-def audit_rows(app: Flask, action: str | None = None) -> list[AuditEvent]:
-    with app.app_context():
-        query = db.select(AuditEvent).order_by(AuditEvent.id)
-        if action:
-            query = query.where(AuditEvent.action == action)
-        rows = list(db.session.scalars(query))
-        for row in rows:
-            db.session.expunge(row)
-        return rows
-
-
-def signed_in(client: FlaskClient) -> bool:
-    response = client.get("/clinic/")
-    if response.status_code == 200:
-        return True
-    assert response.status_code == 302
-    assert response.headers["Location"].startswith("/clinic/login")
-    return False
 
 
 def without_tokens(html: str) -> str:
@@ -124,17 +85,17 @@ def test_sign_in_page_is_a_form_with_csrf(client: FlaskClient) -> None:
 def test_sign_in_without_csrf_token_is_refused(client: FlaskClient, nurse: Account) -> None:
     response = client.post("/clinic/login", data={"email": nurse.email, "password": PASSWORD})
     assert response.status_code == 400
-    assert not signed_in(client)
+    assert not is_signed_in(client)
 
 
 def test_sign_in_and_out(app: Flask, client: FlaskClient, nurse: Account) -> None:
     login(client, nurse.email, nurse.password)
-    assert signed_in(client)
+    assert is_signed_in(client)
     response = logout(client)
     assert response.status_code == 302
     assert response.headers["Location"] == "/clinic/login"
     assert "You have signed out" in client.get("/clinic/login").get_data(as_text=True)
-    assert not signed_in(client)
+    assert not is_signed_in(client)
     (row,) = sessions_of(app, nurse.id)
     assert row.ended_at is not None
     assert [r.action for r in audit_rows(app) if r.user_id == nurse.id][-2:] == [
@@ -187,9 +148,9 @@ def test_a_copied_cookie_stops_working_after_sign_out(
     assert cookie is not None
     thief = app.test_client()
     thief.set_cookie("session", cookie.value)
-    assert signed_in(thief)
+    assert is_signed_in(thief)
     logout(client)
-    assert not signed_in(thief)
+    assert not is_signed_in(thief)
 
 
 def test_idle_sessions_end(app: Flask, client: FlaskClient, nurse: Account) -> None:
@@ -198,7 +159,7 @@ def test_idle_sessions_end(app: Flask, client: FlaskClient, nurse: Account) -> N
         row = db.session.scalar(db.select(StaffSession))
         row.last_seen_at = datetime.now(UTC) - timedelta(minutes=31)
         db.session.commit()
-    assert not signed_in(client)
+    assert not is_signed_in(client)
     (row,) = sessions_of(app, nurse.id)
     assert row.ended_at is not None
     assert audit_rows(app, "session_expired")
@@ -213,7 +174,7 @@ def test_sessions_end_after_the_absolute_limit_even_when_busy(
         row.created_at = datetime.now(UTC) - timedelta(hours=12, minutes=1)
         row.last_seen_at = datetime.now(UTC)
         db.session.commit()
-    assert not signed_in(client)
+    assert not is_signed_in(client)
 
 
 def test_last_seen_is_written_at_most_once_a_minute(
@@ -229,10 +190,10 @@ def test_last_seen_is_written_at_most_once_a_minute(
             return row.last_seen_at
 
     recent = set_last_seen(timedelta(seconds=10))
-    assert signed_in(client)
+    assert is_signed_in(client)
     assert sessions_of(app, nurse.id)[0].last_seen_at == recent
     older = set_last_seen(timedelta(minutes=5))
-    assert signed_in(client)
+    assert is_signed_in(client)
     assert sessions_of(app, nurse.id)[0].last_seen_at > older + timedelta(minutes=4)
 
 
@@ -295,7 +256,7 @@ def test_five_failures_lock_the_account_before_any_hashing(
     assert response.status_code == 400
     assert NOT_RECOGNISED in response.get_data(as_text=True)
     assert calls == []
-    assert not signed_in(client)
+    assert not is_signed_in(client)
 
     with app.app_context():
         user = db.session.get(StaffUser, nurse.id)
@@ -317,7 +278,7 @@ def test_failures_add_up_across_app_instances(app: Flask, tmp_path: Path, nurse:
 def test_a_right_password_alone_does_not_sign_in(client: FlaskClient, nurse: Account) -> None:
     response = submit_password(client, nurse.email, nurse.password)
     assert response.headers["Location"] == "/clinic/login/code"
-    assert not signed_in(client)
+    assert not is_signed_in(client)
 
 
 def test_wrong_codes_count_towards_lockout(app: Flask, client: FlaskClient, nurse: Account) -> None:
@@ -385,7 +346,7 @@ def test_first_sign_in_sets_up_the_code(app: Flask, client: FlaskClient, clinic_
     response = client.post("/clinic/totp/setup", data={"csrf_token": token, "code": code})
     assert response.status_code == 302
     assert response.headers["Location"] == "/clinic/"
-    assert signed_in(client)
+    assert is_signed_in(client)
     assert user_row(app, account.email).totp_confirmed_at is not None
     assert audit_rows(app, "totp_confirmed")
 
@@ -437,7 +398,7 @@ def test_a_code_signs_in_once_and_the_next_code_again(
     assert without_tokens(replayed.get_data(as_text=True)) == without_tokens(
         wrong.get_data(as_text=True)
     )
-    assert not signed_in(client)
+    assert not is_signed_in(client)
     assert user_row(app, nurse.email).failed_logins == 2
     assert [r.detail for r in audit_rows(app, "login_failure")] == [
         "code already used",
@@ -447,7 +408,7 @@ def test_a_code_signs_in_once_and_the_next_code_again(
     wait_for_next_code()
     submit_password(client, nurse.email, nurse.password)
     assert send_code(client, code_at(app, nurse.email)).status_code == 302
-    assert signed_in(client)
+    assert is_signed_in(client)
     assert user_row(app, nurse.email).failed_logins == 0
 
 
@@ -465,7 +426,7 @@ def test_a_code_older_than_the_last_one_accepted_is_refused(
     response = send_code(client, now)
     assert response.status_code == 400
     assert NOT_RECOGNISED in response.get_data(as_text=True)
-    assert not signed_in(client)
+    assert not is_signed_in(client)
     assert [r.detail for r in audit_rows(app, "login_failure")] == ["code already used"]
 
     # Once the clock has caught up, the code shown early is still the one used.
@@ -506,7 +467,7 @@ def test_the_code_that_confirmed_set_up_cannot_sign_in_again(
     response = send_code(client, code)
     assert response.status_code == 400
     assert NOT_RECOGNISED in response.get_data(as_text=True)
-    assert not signed_in(client)
+    assert not is_signed_in(client)
     assert user_row(app, account.email).failed_logins == 1
 
     wait_for_next_code()
@@ -557,7 +518,7 @@ def test_one_code_sent_twice_at_once_signs_in_once(
     assert sorted(statuses) == [302, 400]
     assert len(sessions_of(app, nurse.id)) == 1
     assert [r.detail for r in audit_rows(app, "login_failure")] == ["code already used"]
-    assert sum(signed_in(browser) for browser in browsers) == 1
+    assert sum(is_signed_in(browser) for browser in browsers) == 1
 
 
 def test_sign_in_returns_to_the_page_asked_for_but_only_inside_the_clinic(
@@ -647,87 +608,3 @@ def test_password_policy(password: str, email: str | None, expected: list[str]) 
     assert len(problems) == len(expected), problems
     for problem, wanted in zip(problems, expected, strict=True):
         assert wanted in problem
-
-
-# --- staff accounts (admins) ---------------------------------------------------------------
-
-
-def test_staff_cannot_open_admin_pages(client: FlaskClient, nurse: Account) -> None:
-    login(client, nurse.email, nurse.password)
-    for path in ("/clinic/staff", "/clinic/staff/new", "/clinic/audit"):
-        response = client.get(path)
-        assert response.status_code == 403
-        assert "for administrators" in response.get_data(as_text=True)
-    token = csrf_token(client, "/clinic/")
-    response = client.post(f"/clinic/staff/{nurse.id}/disable", data={"csrf_token": token})
-    assert response.status_code == 403
-
-
-def test_admin_adds_an_account_that_must_meet_the_policy(
-    app: Flask, client: FlaskClient, admin: Account
-) -> None:
-    login(client, admin.email, admin.password)
-    token = csrf_token(client, "/clinic/staff/new")
-    form = {
-        "csrf_token": token,
-        "email": "Sam.Porter@alpha.example.org",
-        "display_name": "Sam Porter",
-        "role": "boss",
-        "password": "password",
-    }
-    response = client.post("/clinic/staff/new", data=form)
-    html = response.get_data(as_text=True)
-    assert response.status_code == 400
-    assert "Select a role: staff or admin" in html
-    assert "12 characters or more" in html and "too common" in html
-    assert 'value="Sam Porter"' in html and 'value="password"' not in html
-
-    form.update(role="staff", password="sam.porter garden 2231")
-    response = client.post("/clinic/staff/new", data=form)
-    assert "must not contain the first part of the email" in response.get_data(as_text=True)
-
-    form.update(password="tidal orchard brass 2231")
-    response = client.post("/clinic/staff/new", data=form)
-    assert response.status_code == 302
-    created = user_row(app, "sam.porter@alpha.example.org")
-    assert (created.clinic_id, created.role, created.totp_confirmed_at) == (
-        admin.clinic_id,
-        "staff",
-        None,
-    )
-    (row,) = audit_rows(app, "staff_create")
-    assert (row.user_id, row.clinic_id, row.record_id) == (
-        admin.id,
-        admin.clinic_id,
-        str(created.id),
-    )
-    assert "Sam Porter" in client.get("/clinic/staff").get_data(as_text=True)
-
-    form.update(password="another orchard brass 88")
-    duplicate = client.post("/clinic/staff/new", data=form)
-    assert duplicate.status_code == 400
-    assert "already exists" in duplicate.get_data(as_text=True)
-
-    logout(client)
-    fresh = app.test_client()
-    response = submit_password(fresh, "sam.porter@alpha.example.org", "tidal orchard brass 2231")
-    assert response.headers["Location"] == "/clinic/totp/setup"
-
-
-def test_admin_turns_off_an_account_and_its_sessions_end(
-    app: Flask, client: FlaskClient, admin: Account, nurse: Account
-) -> None:
-    nurse_client = app.test_client()
-    login(nurse_client, nurse.email, nurse.password)
-    login(client, admin.email, admin.password)
-    token = csrf_token(client, "/clinic/staff")
-    response = client.post(f"/clinic/staff/{nurse.id}/disable", data={"csrf_token": token})
-    assert response.status_code == 302
-    assert user_row(app, nurse.email).disabled_at is not None
-    assert not signed_in(nurse_client)
-    (row,) = audit_rows(app, "staff_disable")
-    assert (row.user_id, row.record_id) == (admin.id, str(nurse.id))
-
-    response = client.post(f"/clinic/staff/{admin.id}/disable", data={"csrf_token": token})
-    assert "cannot turn off your own account" in client.get("/clinic/staff").get_data(as_text=True)
-    assert user_row(app, admin.email).disabled_at is None

@@ -47,7 +47,7 @@ def test_init_db_migrates_to_the_latest_version_and_can_run_again(empty_app: Fla
     tables = set(inspect(db.engine).get_table_names())
     assert {"clinics", "staff_users", "submissions", "audit_log"} <= tables
     assert db.session.scalar(text("SELECT version_num FROM alembic_version")) == (
-        "0002_totp_last_step"
+        "0003_password_must_change"
     )
     db.session.commit()  # SQLite: the test's own read transaction holds the write lock
     assert run(empty_app, ["init-db"]).exit_code == 0
@@ -117,6 +117,9 @@ def test_create_user_reads_the_password_from_stdin_and_hashes_it(clinic_app: Fla
     )
     assert user.password_hash.startswith("$argon2id$")
     assert verify_password(user.password_hash, PASSWORD)
+    # Typed by the operator: the person chooses their own at their first sign-in.
+    assert user.password_must_change
+    assert "choose their own password" in result.output
     actions = list(db.session.scalars(select(AuditEvent.action)))
     assert actions == ["account_create"]
 

@@ -56,33 +56,43 @@ def staff_user_columns() -> set[str]:
     return {column["name"] for column in inspect(db.engine).get_columns("staff_users")}
 
 
-def test_the_totp_step_migration_goes_down_and_up_keeping_the_accounts(empty_app: Flask) -> None:
+LATEST = "0003_password_must_change"
+# Each migration that adds a column to staff_users: the revision before it, the column, a
+# value an account may hold, and what the account holds after going down and up again.
+COLUMN_MIGRATIONS = [
+    ("0001_initial", "totp_last_step", 59_000_000, None),
+    ("0002_totp_last_step", "password_must_change", True, False),
+]
+
+
+@pytest.mark.parametrize(("before", "column", "value", "after"), COLUMN_MIGRATIONS)
+def test_column_migrations_go_down_and_up_keeping_the_accounts(
+    empty_app: Flask, before: str, column: str, value: Any, after: Any
+) -> None:
     upgrade()
-    assert db.session.scalar(text("SELECT version_num FROM alembic_version")) == (
-        "0002_totp_last_step"
-    )
-    assert "totp_last_step" in staff_user_columns()
+    assert db.session.scalar(text("SELECT version_num FROM alembic_version")) == LATEST
+    assert column in staff_user_columns()
     clinic = store.create_clinic("north", "North Spine Clinic")
     user = store.create_staff_user(
         clinic.id, "nurse@example.org", "Nurse", "staff", hash_password("x" * 12)
     )
     with writing():
-        user.totp_last_step = 59_000_000
+        setattr(user, column, value)
         # A row that refers to the account: the column must go without copying the table.
         db.session.add(StaffSession(id="0" * 64, user_id=user.id, created_at=NOW, last_seen_at=NOW))
     db.session.remove()
 
-    downgrade(revision="0001_initial")
-    assert "totp_last_step" not in staff_user_columns()
+    downgrade(revision=before)
+    assert column not in staff_user_columns()
     assert db.session.scalar(text("SELECT email FROM staff_users")) == "nurse@example.org"
     assert db.session.scalar(text("SELECT count(*) FROM staff_sessions")) == 1
     db.session.remove()
 
     upgrade()
-    assert "totp_last_step" in staff_user_columns()
+    assert column in staff_user_columns()
     again = db.session.scalar(select(StaffUser))
     assert again is not None
-    assert (again.email, again.totp_last_step) == ("nurse@example.org", None)
+    assert (again.email, getattr(again, column)) == ("nurse@example.org", after)
 
 
 def test_migrated_audit_log_refuses_changes(empty_app: Flask) -> None:

@@ -18,7 +18,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from fuzzing import FORM, MARKUP, Corruption, check_answer, corruptions, form_body, fuzz
-from harness import Clinics, build_app, postgres_url, seed_clinics, staff_login
+from harness import (
+    STAFF_PASSWORD,
+    Clinics,
+    build_app,
+    postgres_url,
+    seed_clinics,
+    staff_login,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 from patientflow import ANSWERS, fill_in, hidden_inputs, page_form, send, send_details, session_data
@@ -26,6 +33,7 @@ from sqlalchemy import func, select
 
 from questionnaire.clinic import store
 from questionnaire.clinic.models import AuditEvent, StaffUser, Submission
+from questionnaire.clinic.passwords import hash_password
 from questionnaire.extensions import db
 from questionnaire.web.errors import CSRF_PAGE
 
@@ -274,7 +282,57 @@ def test_add_staff_form_survives_hostile_input(tmp_path: Path) -> None:
     assert len(POSTED) - posted >= 0.9 * examples, "hypothesis ran fewer examples than asked"
 
 
+def test_change_password_form_survives_hostile_input(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    client = site.staff
+    email = site.clinics.staff_a.email
+    original_hash = hash_password(STAFF_PASSWORD)
+    token = token_of(client, "/clinic/account")
+
+    def restore_account() -> None:
+        # Each example starts from the seeded password and no failures, so a wrong current
+        # password never adds up to a lockout that would end this client's session.
+        with site.app.app_context():
+            user = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
+            assert user is not None
+            user.password_hash, user.failed_logins, user.locked_until = original_hash, 0, None
+            db.session.commit()
+
+    examples = 50
+
+    @fuzz(examples)
+    @given(data=st.data())
+    def run(data: st.DataObject) -> None:
+        valid = {
+            "current_password": STAFF_PASSWORD,
+            "new_password": FORGED,
+            "confirm_password": FORGED,
+            "csrf_token": token,
+        }
+        corruption = data.draw(corruptions(fields_of(valid)))
+        before = counts(site.app)
+        response = post(client, "/clinic/account/password", valid, corruption)
+        assert response.status_code in (302, 400), response.status_code
+        after = counts(site.app)
+        assert (after.submissions, after.staff) == (before.submissions, before.staff)
+        recorded = audit_actions_since(site.app, before.last_audit_id)
+        if response.status_code == 302:
+            assert recorded == ["password_change"]
+        else:
+            assert set(recorded) <= {"login_failure"}
+        restore_account()
+
+    posted = len(POSTED)
+    run()
+    assert len(POSTED) - posted >= 0.9 * examples, "hypothesis ran fewer examples than asked"
+
+
 # --- CSRF ----------------------------------------------------------------------------------
+
+FORGED = "forged passphrase orchard 77"
+NEW_PASSWORD = {"new_password": FORGED, "confirm_password": FORGED}
+CHANGED_PASSWORD = {"current_password": STAFF_PASSWORD, **NEW_PASSWORD}
+OWN_PASSWORD = {"sessions_password": STAFF_PASSWORD}
 
 Form = tuple[str, Callable[[Site], FlaskClient], dict[str, str]]
 FORMS: dict[str, Form] = {
@@ -286,6 +344,10 @@ FORMS: dict[str, Form] = {
     "review": ("/clinic/submissions/{id}/review", lambda s: s.staff, {"note": "forged"}),
     "add staff": ("/clinic/staff/new", lambda s: s.admin, {"email": "f@alpha.example.org"}),
     "disable staff": ("/clinic/staff/1/disable", lambda s: s.admin, {}),
+    "reset staff": ("/clinic/staff/1/reset", lambda s: s.admin, {"password": FORGED}),
+    "choose password": ("/clinic/login/new-password", lambda s: s.patient, NEW_PASSWORD),
+    "change password": ("/clinic/account/password", lambda s: s.staff, CHANGED_PASSWORD),
+    "end other sessions": ("/clinic/account/sessions/end", lambda s: s.staff, OWN_PASSWORD),
     "sign out": ("/clinic/logout", lambda s: s.staff, {}),
 }  # fmt: skip
 

@@ -75,9 +75,14 @@ URLS = {
     "clinic_auth.login_code": "/clinic/login/code",
     "clinic_auth.totp_setup": "/clinic/totp/setup",
     "clinic_auth.logout": "/clinic/logout",
-    "clinic_auth.staff_list": "/clinic/staff",
-    "clinic_auth.staff_new": "/clinic/staff/new",
-    "clinic_auth.staff_disable": "/clinic/staff/{user}/disable",
+    "clinic_staff.index": "/clinic/staff",
+    "clinic_staff.new": "/clinic/staff/new",
+    "clinic_staff.disable": "/clinic/staff/{user}/disable",
+    "clinic_staff.reset": "/clinic/staff/{user}/reset",
+    "clinic_auth.choose_password": "/clinic/login/new-password",
+    "clinic_account.index": "/clinic/account",
+    "clinic_account.change_password": "/clinic/account/password",
+    "clinic_account.end_other_sessions": "/clinic/account/sessions/end",
     "clinic.index": "/clinic/",
     "clinic.submission_detail": SUBMISSION,
     "clinic.submission_fhir": SUBMISSION + "/fhir.json",
@@ -128,6 +133,8 @@ TABLE: dict[tuple[str, str], Expectations] = {
     ("clinic_auth.login_code", "POST"):     (LOGIN,    LOGIN,    LOGIN,     LOGIN,     LOGIN),
     ("clinic_auth.totp_setup", "GET"):      (LOGIN,    LOGIN,    LOGIN,     LOGIN,     LOGIN),
     ("clinic_auth.totp_setup", "POST"):     (LOGIN,    LOGIN,    LOGIN,     LOGIN,     LOGIN),
+    ("clinic_auth.choose_password", "GET"): (LOGIN,    LOGIN,    LOGIN,     LOGIN,     LOGIN),
+    ("clinic_auth.choose_password", "POST"):(LOGIN,    LOGIN,    LOGIN,     LOGIN,     LOGIN),
     ("clinic_auth.logout", "POST"):         (LOGIN,    LOGIN,    LOGIN,     LOGIN,     LOGIN),
     # Staff pages: signed-in staff only; another clinic's records do not exist (404).
     ("clinic.index", "GET"):                (LOGIN,    LOGIN,    200,       200,       200),
@@ -137,12 +144,20 @@ TABLE: dict[tuple[str, str], Expectations] = {
     ("clinic.export_csv", "GET"):           (LOGIN,    LOGIN,    200,       200,       200),
     ("clinic.export_json", "GET"):          (LOGIN,    LOGIN,    200,       200,       200),
     ("clinic.fhir_questionnaire", "GET"):   (LOGIN,    LOGIN,    200,       200,       200),
+    # Each staff member's own account (an empty form is refused, changing nothing).
+    ("clinic_account.index", "GET"):        (LOGIN,    LOGIN,    200,       200,       200),
+    ("clinic_account.change_password", "POST"):
+                                            (LOGIN,    LOGIN,    400,       400,       400),
+    ("clinic_account.end_other_sessions", "POST"):
+                                            (LOGIN,    LOGIN,    400,       400,       400),
     # Administrators only (403 for other staff).
     ("clinic.audit_log", "GET"):            (LOGIN,    LOGIN,    403,       403,       200),
-    ("clinic_auth.staff_list", "GET"):      (LOGIN,    LOGIN,    403,       403,       200),
-    ("clinic_auth.staff_new", "GET"):       (LOGIN,    LOGIN,    403,       403,       200),
-    ("clinic_auth.staff_new", "POST"):      (LOGIN,    LOGIN,    403,       403,       400),
-    ("clinic_auth.staff_disable", "POST"):  (LOGIN,    LOGIN,    403,       403,       STAFF_LIST),
+    ("clinic_staff.index", "GET"):          (LOGIN,    LOGIN,    403,       403,       200),
+    ("clinic_staff.new", "GET"):            (LOGIN,    LOGIN,    403,       403,       200),
+    ("clinic_staff.new", "POST"):           (LOGIN,    LOGIN,    403,       403,       400),
+    ("clinic_staff.reset", "GET"):          (LOGIN,    LOGIN,    403,       403,       200),
+    ("clinic_staff.reset", "POST"):         (LOGIN,    LOGIN,    403,       403,       400),
+    ("clinic_staff.disable", "POST"):       (LOGIN,    LOGIN,    403,       403,       STAFF_LIST),
 }
 # fmt: on
 
@@ -268,7 +283,12 @@ def test_each_visitor_reaches_only_what_the_table_allows(site: Site) -> None:
 
 def test_staff_pages_refuse_every_visitor_who_is_not_signed_in(site: Site) -> None:
     """Whatever the table says, no /clinic/ page but the sign-in steps opens without a login."""
-    sign_in = {"clinic_auth.login", "clinic_auth.login_code", "clinic_auth.totp_setup"}
+    sign_in = {
+        "clinic_auth.login",
+        "clinic_auth.login_code",
+        "clinic_auth.totp_setup",
+        "clinic_auth.choose_password",
+    }
     checked = 0
     for endpoint, method in TABLE:
         url = URLS[endpoint]
@@ -285,7 +305,7 @@ def test_staff_pages_refuse_every_visitor_who_is_not_signed_in(site: Site) -> No
 
 def test_refused_requests_change_no_staff_account(site: Site) -> None:
     """Only the admin's request disables the spare account; the refused ones leave it alone."""
-    route = ("clinic_auth.staff_disable", "POST")
+    route = ("clinic_staff.disable", "POST")
     for actor in ("anonymous", "patient", "staff_a", "staff_b"):
         _request(site, actor, *route)
         assert _disabled_at(site) is None, f"{actor} disabled an account"

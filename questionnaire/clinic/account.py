@@ -1,0 +1,160 @@
+"""A signed-in staff member's own account: who they are signed in as, their open sessions,
+changing their password, and signing out their other sessions.
+
+Both changes ask for the current password again, so someone who finds a browser left signed
+in cannot take the account over or hide a session of their own. A wrong current password
+counts as a failed sign-in; the fifth in a row locks the account and ends all its sessions,
+this one too. Changing the password ends every other session of the account.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import logout_user
+
+from questionnaire.clinic import store
+from questionnaire.clinic.audit import write_audit
+from questionnaire.clinic.auth import (
+    is_locked,
+    record_failure,
+    require_staff,
+    session_key,
+    session_timed_out,
+    staff,
+)
+from questionnaire.clinic.forms import FormError, StaffForm, new_password_errors, read_form
+from questionnaire.clinic.models import utcnow
+from questionnaire.clinic.passwords import hash_password, verify_password
+from questionnaire.clinic.transactions import writing
+from questionnaire.web.ratelimits import rate_limited
+
+bp = Blueprint("clinic_account", __name__, url_prefix="/clinic/account")
+bp.before_request(require_staff)
+
+LOCKED_OUT = (
+    "Your current password was wrong too many times: the account is locked for 15 minutes "
+    "and every session of it is signed out."
+)
+
+
+class ChangePasswordForm(StaffForm):
+    current_password: str = ""
+    new_password: str = ""
+    confirm_password: str = ""
+
+
+class EndSessionsForm(StaffForm):
+    sessions_password: str = ""
+
+
+@bp.route("")
+def index() -> ResponseReturnValue:
+    return _page([])
+
+
+def _page(errors: list[FormError], status: int = 200) -> ResponseReturnValue:
+    me = staff()
+    now = utcnow()
+    sessions = [
+        row for row in store.active_staff_sessions(me.id) if not session_timed_out(row, now)
+    ]
+    return (
+        render_template(
+            "clinic/account.html",
+            sessions=sessions,
+            this_session=session_key(me.get_id()),
+            errors=errors,
+        ),
+        status,
+    )
+
+
+def _current_password_error(password: str, field: str) -> FormError | None:
+    """None when ``password`` is the signed-in account's; a wrong one counts as a failure."""
+    if not password:
+        return FormError(field, "Enter your current password")
+    me = staff()
+    if verify_password(me.user.password_hash, password):
+        return None
+    record_failure(me.user, "bad password on the account page")
+    return FormError(field, "Your current password is not right")
+
+
+def _signed_out_if_locked() -> ResponseReturnValue | None:
+    """After a wrong current password: if that locked the account, end all its sessions."""
+    me = staff()
+    if not is_locked(me.user):
+        return None
+    with writing():
+        ended = store.end_staff_sessions(me.id)
+        write_audit(
+            "logout", user_id=me.id, clinic_id=me.clinic_id, detail=f"locked; ended={ended}"
+        )
+    logout_user()
+    session.clear()
+    flash(LOCKED_OUT, "error")
+    return redirect(url_for("clinic_auth.login"))
+
+
+@bp.route("/password", methods=["POST"])
+@rate_limited("10 per minute")
+def change_password() -> ResponseReturnValue:
+    me = staff()
+    form = read_form(ChangePasswordForm)
+    errors: list[FormError] = []
+    current = _current_password_error(form.current_password, "current_password")
+    if current is not None:
+        locked = _signed_out_if_locked()
+        if locked is not None:
+            return locked
+        errors.append(current)
+    errors.extend(
+        new_password_errors(
+            form.new_password,
+            email=me.email,
+            missing="Enter a new password",
+            confirm=form.confirm_password,
+        )
+    )
+    if not errors and form.new_password == form.current_password:
+        errors.append(FormError("new_password", "Choose a new password, not your current one"))
+    if errors:
+        return _page(errors, 400)
+    # Hashed before the write begins: hashing is slow, and other writers wait on the lock.
+    password_hash = hash_password(form.new_password)
+    with writing():
+        me.user.password_hash = password_hash
+        me.user.password_must_change = False
+        ended = store.end_staff_sessions(me.id, keep=session_key(me.get_id()))
+        write_audit(
+            "password_change",
+            user_id=me.id,
+            clinic_id=me.clinic_id,
+            detail=f"other sessions ended={ended}",
+        )
+    flash(_changed_message(ended), "info")
+    return redirect(url_for("clinic_account.index"))
+
+
+def _changed_message(ended: int) -> str:
+    if not ended:
+        return "Your password has been changed."
+    sessions = "session" if ended == 1 else "sessions"
+    return f"Your password has been changed, and your {ended} other {sessions} signed out."
+
+
+@bp.route("/sessions/end", methods=["POST"])
+@rate_limited("10 per minute")
+def end_other_sessions() -> ResponseReturnValue:
+    me = staff()
+    form = read_form(EndSessionsForm)
+    error = _current_password_error(form.sessions_password, "sessions_password")
+    if error is not None:
+        return _signed_out_if_locked() or _page([error], 400)
+    with writing():
+        ended = store.end_staff_sessions(me.id, keep=session_key(me.get_id()))
+        write_audit("sessions_end", user_id=me.id, clinic_id=me.clinic_id, detail=f"ended={ended}")
+    sessions = "session" if ended == 1 else "sessions"
+    flash(f"Signed out of {ended} other {sessions}. This one stays signed in.", "info")
+    return redirect(url_for("clinic_account.index"))

@@ -1,0 +1,197 @@
+"""Administrators' pages for their clinic's staff accounts: the list, adding an account,
+turning one off, and resetting a person's sign-in when they have lost their password or
+their phone.
+
+Whoever adds or resets an account chooses its first password and gives it to the person;
+the person replaces it with their own at their next sign-in (``password_must_change``), so
+no one else ever knows the password an account is used with.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from questionnaire.clinic import store
+from questionnaire.clinic.audit import write_audit
+from questionnaire.clinic.auth import forbidden, staff
+from questionnaire.clinic.forms import FormError, StaffForm, new_password_errors, read_form
+from questionnaire.clinic.models import ROLES, StaffUser, utcnow
+from questionnaire.clinic.passwords import hash_password
+from questionnaire.clinic.transactions import writing
+from questionnaire.extensions import login_manager
+
+bp = Blueprint("clinic_staff", __name__, url_prefix="/clinic/staff")
+
+_EMAIL_SHAPE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+ENTER_FIRST = "Enter a first password"
+
+
+class NewStaffForm(StaffForm):
+    email: str = ""
+    display_name: str = ""
+    role: str = "staff"
+    password: str = ""
+
+
+class ResetForm(StaffForm):
+    password: str = ""
+
+
+@bp.before_request
+def administrators_only() -> ResponseReturnValue | None:
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if not staff().is_admin:
+        return forbidden()
+    return None
+
+
+@bp.route("")
+def index() -> ResponseReturnValue:
+    me = staff()
+    users = store.list_staff_users(me.clinic_id)
+    return render_template("clinic/staff_list.html", users=users, now=utcnow())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new() -> ResponseReturnValue:
+    me = staff()
+    if request.method == "GET":
+        return render_template(
+            "clinic/staff_new.html", form={"role": "staff"}, errors=[], roles=ROLES
+        )
+    form = read_form(NewStaffForm)
+    errors = _new_staff_errors(form)
+    if not errors:
+        try:
+            user = store.create_staff_user(
+                me.clinic_id,
+                form.email,
+                form.display_name,
+                form.role,
+                hash_password(form.password),
+                must_change_password=True,
+            )
+        except store.StoreError as error:
+            errors.append(FormError("email", _store_message(str(error))))
+        else:
+            with writing():
+                write_audit(
+                    "staff_create",
+                    user_id=me.id,
+                    clinic_id=me.clinic_id,
+                    record_id=user.id,
+                    detail=f"role={user.role}",
+                )
+            flash(
+                f"Account created for {user.display_name}. The first time they sign in, "
+                "they set up their sign-in code and choose their own password.",
+                "info",
+            )
+            return redirect(url_for("clinic_staff.index"))
+    shown = {"email": form.email, "display_name": form.display_name, "role": form.role}
+    return render_template("clinic/staff_new.html", form=shown, errors=errors, roles=ROLES), 400
+
+
+def _new_staff_errors(form: NewStaffForm) -> list[FormError]:
+    errors: list[FormError] = []
+    if not form.email:
+        errors.append(FormError("email", "Enter an email address"))
+    elif len(form.email) > 254 or not _EMAIL_SHAPE.match(form.email):
+        errors.append(
+            FormError(
+                "email", "Enter an email address in the correct format, like name@example.org"
+            )
+        )
+    if not form.display_name:
+        errors.append(FormError("display_name", "Enter the person's name"))
+    elif len(form.display_name) > 200:
+        errors.append(FormError("display_name", "Name must be 200 characters or fewer"))
+    if form.role not in ROLES:
+        errors.append(FormError("role", f"Select a role: {' or '.join(ROLES)}"))
+    errors.extend(
+        new_password_errors(form.password, email=form.email, missing=ENTER_FIRST, field="password")
+    )
+    return errors
+
+
+def _store_message(message: str) -> str:
+    return message[0].upper() + message[1:]
+
+
+def _colleague(user_id: int, if_own: str) -> StaffUser | ResponseReturnValue:
+    """Another account of the administrator's clinic; otherwise the answer to give: 404 for
+    an account of another clinic, as for one that does not exist, and back to the list with
+    the message ``if_own`` for the administrator's own."""
+    me = staff()
+    user = store.get_staff_user(me.clinic_id, user_id)
+    if user is None:
+        return render_template("clinic/not_found.html"), 404
+    if user.id == me.id:
+        flash(if_own, "error")
+        return redirect(url_for("clinic_staff.index"))
+    return user
+
+
+@bp.route("/<int:user_id>/disable", methods=["POST"])
+def disable(user_id: int) -> ResponseReturnValue:
+    user = _colleague(user_id, "You cannot turn off your own account. Ask another administrator.")
+    if not isinstance(user, StaffUser):
+        return user
+    if user.disabled_at is None:
+        me = staff()
+        with writing():
+            user.disabled_at = utcnow()
+            # Ending the sessions signs the person out everywhere at once.
+            store.end_staff_sessions(user.id)
+            write_audit("staff_disable", user_id=me.id, clinic_id=me.clinic_id, record_id=user.id)
+        flash(f"{user.display_name} can no longer sign in.", "info")
+    return redirect(url_for("clinic_staff.index"))
+
+
+@bp.route("/<int:user_id>/reset", methods=["GET", "POST"])
+def reset(user_id: int) -> ResponseReturnValue:
+    """A new first password and a new sign-in code for someone who lost theirs; it also
+    lifts a lockout and signs the account out everywhere."""
+    user = _colleague(user_id, "To change your own password, use “Your account”.")
+    if not isinstance(user, StaffUser):
+        return user
+    if user.disabled_at is not None:
+        flash(f"The account of {user.display_name} is turned off: it cannot be reset.", "error")
+        return redirect(url_for("clinic_staff.index"))
+    if request.method == "GET":
+        return render_template("clinic/staff_reset.html", user=user, errors=[])
+    form = read_form(ResetForm)
+    errors = new_password_errors(
+        form.password, email=user.email, missing=ENTER_FIRST, field="password"
+    )
+    if errors:
+        return render_template("clinic/staff_reset.html", user=user, errors=errors), 400
+    password_hash = hash_password(form.password)
+    me = staff()
+    with writing():
+        user.password_hash = password_hash
+        user.password_must_change = True
+        user.totp_secret = None
+        user.totp_confirmed_at = None
+        user.totp_last_step = None
+        user.failed_logins = 0
+        user.locked_until = None
+        ended = store.end_staff_sessions(user.id)
+        write_audit(
+            "staff_reset",
+            user_id=me.id,
+            clinic_id=me.clinic_id,
+            record_id=user.id,
+            detail=f"sessions ended={ended}",
+        )
+    flash(
+        f"Sign-in reset for {user.display_name}. Give them the first password in person: "
+        "when they next sign in, they set up a new sign-in code and choose their own password.",
+        "info",
+    )
+    return redirect(url_for("clinic_staff.index"))

@@ -49,6 +49,13 @@ def end_other_sessions(client: FlaskClient, password: str) -> TestResponse:
     )
 
 
+def signed_in_elsewhere(app: Flask, account: Account) -> FlaskClient:
+    """Another browser, signed in to the same account."""
+    other = app.test_client()
+    login(other, account.email, account.password)
+    return other
+
+
 def open_sessions(app: Flask, account: Account) -> int:
     return sum(row.ended_at is None for row in sessions_of(app, account.id))
 
@@ -80,8 +87,7 @@ def test_the_account_page_lists_only_ones_own_sessions_and_marks_this_one(
 def test_changing_the_password_signs_out_the_other_sessions_only(
     app: Flask, client: FlaskClient, nurse: Account
 ) -> None:
-    other = app.test_client()
-    login(other, nurse.email, nurse.password)
+    other = signed_in_elsewhere(app, nurse)
     login(client, nurse.email, nurse.password)
     response = change_password(client, nurse.password)
     assert response.status_code == 302 and response.headers["Location"] == "/clinic/account"
@@ -127,8 +133,7 @@ def test_a_password_change_names_each_problem_and_changes_nothing(
 def test_a_wrong_current_password_counts_and_the_fifth_locks_and_signs_out(
     app: Flask, client: FlaskClient, nurse: Account
 ) -> None:
-    other = app.test_client()
-    login(other, nurse.email, nurse.password)
+    other = signed_in_elsewhere(app, nurse)
     login(client, nurse.email, nurse.password)
     for attempt in range(1, MAX_FAILURES):
         response = change_password(client, "not my password at all")
@@ -151,9 +156,7 @@ def test_a_wrong_current_password_counts_and_the_fifth_locks_and_signs_out(
 def test_signing_out_the_other_sessions_needs_the_password(
     app: Flask, client: FlaskClient, nurse: Account
 ) -> None:
-    others = [app.test_client(), app.test_client()]
-    for other in others:
-        login(other, nurse.email, nurse.password)
+    others = [signed_in_elsewhere(app, nurse), signed_in_elsewhere(app, nurse)]
     login(client, nurse.email, nurse.password)
 
     for password, message in (("", "Enter your current password"), ("wrong!", "not right")):

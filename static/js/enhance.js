@@ -76,4 +76,34 @@
       });
     });
   });
+
+  // Password boxes: a button shows the typed password and hides it again. The box goes back
+  // to a password box before its form is sent, so the browser never keeps it as plain text.
+  document.querySelectorAll("[data-module='password-input']").forEach(function (wrapper) {
+    var input = wrapper.querySelector("input");
+    var toggle = wrapper.querySelector("button");
+    var status = wrapper.querySelector("[aria-live]");
+    if (!input || !toggle) {
+      return;
+    }
+    function show(visible) {
+      input.type = visible ? "text" : "password";
+      toggle.textContent = visible ? "Hide" : "Show";
+      toggle.setAttribute("aria-label", visible ? "Hide password" : "Show password");
+      if (status) {
+        status.textContent = visible ? "Your password is visible" : "Your password is hidden";
+      }
+    }
+    toggle.hidden = false;
+    toggle.addEventListener("click", function () {
+      show(input.type === "password");
+    });
+    if (input.form) {
+      input.form.addEventListener("submit", function () {
+        if (input.type !== "password") {
+          show(false);
+        }
+      });
+    }
+  });
 })();

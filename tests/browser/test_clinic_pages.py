@@ -203,3 +203,45 @@ def test_first_sign_in_sets_up_the_code_then_chooses_a_password(
     press(page, "Save the password and sign in")
     wait_for_path(page, "/clinic/")
     expect(page.locator(".clinic-nav")).to_contain_text("Signed in as New.Starter")
+
+
+def test_a_password_can_be_shown_while_typed_and_is_sent_hidden(
+    new_session: Callable[..., Session], clinic: ClinicData
+) -> None:
+    page = new_session().page
+    page.goto("/clinic/login")
+    box = page.locator("#password")
+    box.fill("typed secret words")
+    expect(box).to_have_attribute("type", "password")
+    page.get_by_role("button", name="Show password").click()
+    expect(box).to_have_attribute("type", "text")
+    expect(page.locator("[data-module='password-input'] [aria-live]")).to_have_text(
+        "Your password is visible"
+    )
+    page.get_by_role("button", name="Hide password").click()
+    expect(box).to_have_attribute("type", "password")
+
+    # Shown when the form is sent, it is a password box again by the time the browser sends
+    # it (a listener added after the page's own sees the box as it goes, and stops the send).
+    page.get_by_role("button", name="Show password").click()
+    page.evaluate(
+        """() => document.querySelector("form[action='/clinic/login']").addEventListener(
+            "submit", (event) => {
+                window.typeWhenSent = document.getElementById("password").type;
+                event.preventDefault();
+            })"""
+    )
+    press(page, "Continue")
+    assert page.evaluate("window.typeWhenSent") == "password"
+    expect(page.get_by_role("button", name="Show password")).to_be_visible()
+
+
+def test_without_javascript_a_password_box_has_no_show_button(
+    new_session: Callable[..., Session], clinic: ClinicData
+) -> None:
+    page = new_session(javascript=False).page
+    page.goto("/clinic/login")
+    expect(page.locator("#password")).to_have_attribute("type", "password")
+    expect(page.get_by_role("button", name="Show password")).to_have_count(0)
+    sign_in_with_password(page, clinic.admin_email, clinic.password)
+    wait_for_path(page, "/clinic/login/code")

@@ -1,5 +1,7 @@
 """A signed-in staff member's own account: who they are signed in as, their open sessions,
-changing their password, and signing out their other sessions.
+their recent sign-in activity, changing their password, and signing out their other
+sessions. The activity comes from the audit log, so a person can notice someone else
+trying their account.
 
 Both changes ask for the current password again, so someone who finds a browser left signed
 in cannot take the account over or hide a session of their own. A wrong current password
@@ -8,6 +10,8 @@ this one too. Changing the password ends every other session of the account.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from flask import Blueprint, flash, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
@@ -24,7 +28,7 @@ from questionnaire.clinic.auth import (
     staff,
 )
 from questionnaire.clinic.forms import FormError, StaffForm, new_password_errors, read_form
-from questionnaire.clinic.models import utcnow
+from questionnaire.clinic.models import AuditEvent, utcnow
 from questionnaire.clinic.passwords import hash_password, verify_password
 from questionnaire.clinic.transactions import writing
 from questionnaire.web.ratelimits import rate_limited
@@ -32,6 +36,26 @@ from questionnaire.web.ratelimits import rate_limited
 bp = Blueprint("clinic_account", __name__, url_prefix="/clinic/account")
 bp.before_request(require_staff)
 
+ACTIVITY_DAYS = 30
+ACTIVITY_ROWS = 15
+_ACTIVITY = {
+    "login_success": "Signed in",
+    "logout": "Signed out",
+    "session_expired": "A session ended after its time limit",
+    "totp_confirmed": "Sign-in code set up",
+    "password_change": "Password changed",
+    "sessions_end": "Other sessions signed out",
+    "staff_reset": "Sign-in reset by an administrator",
+}
+# A failed attempt's audit detail (before any "; locked") says which step failed.
+_FAILURES = {
+    "bad password": "Sign-in refused: wrong password",
+    "bad code": "Sign-in refused: wrong code",
+    "code already used": "Sign-in refused: a code that had been used",
+    "account locked": "Sign-in refused: the account was locked",
+    "account disabled": "Sign-in refused: the account was turned off",
+    "bad password on the account page": "Wrong current password on this page",
+}
 LOCKED_OUT = (
     "Your current password was wrong too many times: the account is locked for 15 minutes "
     "and every session of it is signed out."
@@ -59,15 +83,32 @@ def _page(errors: list[FormError], status: int = 200) -> ResponseReturnValue:
     sessions = [
         row for row in store.active_staff_sessions(me.id) if not session_timed_out(row, now)
     ]
+    activity = store.sign_in_activity(
+        me.clinic_id, me.id, since=now - timedelta(days=ACTIVITY_DAYS), limit=ACTIVITY_ROWS
+    )
     return (
         render_template(
             "clinic/account.html",
             sessions=sessions,
             this_session=session_key(me.get_id()),
+            activity=[(event.at, describe_activity(event)) for event in activity],
+            activity_days=ACTIVITY_DAYS,
+            activity_rows=ACTIVITY_ROWS,
             errors=errors,
         ),
         status,
     )
+
+
+def describe_activity(event: AuditEvent) -> str:
+    """A sign-in event in words for the person it is about."""
+    if event.action != "login_failure":
+        return _ACTIVITY.get(event.action, event.action)
+    step, _, outcome = (event.detail or "").partition("; ")
+    text = _FAILURES.get(step, "Sign-in refused")
+    if outcome == "locked":
+        text += ". The account was locked for 15 minutes"
+    return text
 
 
 def _current_password_error(password: str, field: str) -> FormError | None:

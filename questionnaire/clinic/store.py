@@ -230,6 +230,36 @@ def active_staff_sessions(user_id: int) -> list[StaffSession]:
     )
 
 
+# The audit actions a person sees as their own sign-in activity (see sign_in_activity).
+SIGN_IN_ACTIONS = (
+    "login_success",
+    "login_failure",
+    "logout",
+    "session_expired",
+    "totp_confirmed",
+    "password_change",
+    "sessions_end",
+)
+
+
+def sign_in_activity(
+    clinic_id: int, user_id: int, *, since: datetime, limit: int
+) -> list[AuditEvent]:
+    """The account's sign-in events since ``since``, newest first, with any reset of it by
+    an administrator: what its owner needs to notice someone else trying their account."""
+    mine = and_(AuditEvent.user_id == user_id, AuditEvent.action.in_(SIGN_IN_ACTIONS))
+    reset = and_(AuditEvent.action == "staff_reset", AuditEvent.record_id == str(user_id))
+    return list(
+        db.session.scalars(
+            select(AuditEvent)
+            # The clinic's index on (clinic_id, at) bounds the rows read to its recent ones.
+            .where(AuditEvent.clinic_id == clinic_id, AuditEvent.at >= since, or_(mine, reset))
+            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+            .limit(limit)
+        )
+    )
+
+
 def end_staff_sessions(user_id: int, *, keep: str | None = None) -> int:
     """End the account's sessions, all of them or all but the one with id ``keep``; every
     copy of their cookies stops working at once. Gives how many ended. Joins the caller's

@@ -3,6 +3,9 @@ sessions, and the first sign-in of an account whose password someone else chose.
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+
 from flask import Flask
 from flask.testing import FlaskClient
 from helpers import (
@@ -22,8 +25,11 @@ from helpers import (
 from werkzeug.test import TestResponse
 
 from questionnaire.clinic import store
+from questionnaire.clinic.account import describe_activity
 from questionnaire.clinic.auth import MAX_FAILURES, NOT_RECOGNISED
+from questionnaire.clinic.models import AuditEvent, utcnow
 from questionnaire.clinic.passwords import hash_password, verify_password
+from questionnaire.extensions import db
 
 NEW = "silver kettle morning 6204"
 
@@ -234,3 +240,69 @@ def test_an_account_with_its_own_password_skips_the_step(
     response = login(client, nurse.email, nurse.password)
     assert response.headers["Location"] == "/clinic/"
     assert audit_rows(app, "password_change") == []
+
+
+# --- recent sign-in activity -------------------------------------------------------------------
+
+
+def test_the_account_page_shows_ones_own_recent_sign_in_activity(
+    app: Flask, client: FlaskClient, nurse: Account, admin: Account, clinic_id: int
+) -> None:
+    colleague = make_staff(app, clinic_id, "colleague@alpha.example.org")
+    with app.app_context():
+        # Older than the page looks back: left out.
+        db.session.add(
+            AuditEvent(
+                at=utcnow() - timedelta(days=31),
+                user_id=nurse.id,
+                clinic_id=clinic_id,
+                action="password_change",
+            )
+        )
+        db.session.commit()
+    submit_password(app.test_client(), nurse.email, "someone guessing 1234")
+    submit_password(app.test_client(), colleague.email, "someone guessing 1234")
+    login(client, nurse.email, nurse.password)
+
+    html = client.get("/clinic/account").get_data(as_text=True)
+    activity = html.split('id="activity"')[1]
+    rows = re.findall(r"<tr><td>[^<]+</td><td>([^<]+)</td></tr>", activity)
+    # Newest first; the colleague's failure and the old change are not shown.
+    assert rows == ["Signed in", "Sign-in refused: wrong password"]
+
+    # An administrator's reset of the account shows too.
+    admin_browser = app.test_client()
+    login(admin_browser, admin.email, admin.password)
+    admin_browser.post(
+        f"/clinic/staff/{nurse.id}/reset",
+        data={
+            "csrf_token": csrf_token(admin_browser, "/clinic/staff"),
+            "password": "harbour lantern seventy 41",
+        },
+    )
+    fresh = app.test_client()
+    login(fresh, nurse.email, "harbour lantern seventy 41", new_password=NEW)
+    html = fresh.get("/clinic/account").get_data(as_text=True)
+    rows = re.findall(r"<tr><td>[^<]+</td><td>([^<]+)</td></tr>", html.split('id="activity"')[1])
+    assert rows[:4] == [
+        "Signed in",
+        "Password changed",
+        "Sign-in code set up",
+        "Sign-in reset by an administrator",
+    ]
+
+
+def test_failed_steps_are_described_in_words() -> None:
+    cases = {
+        ("login_failure", "bad code"): "Sign-in refused: wrong code",
+        ("login_failure", "bad password; locked"): (
+            "Sign-in refused: wrong password. The account was locked for 15 minutes"
+        ),
+        ("login_failure", "code already used"): "Sign-in refused: a code that had been used",
+        ("login_failure", "bad password on the account page"): (
+            "Wrong current password on this page"
+        ),
+        ("session_expired", None): "A session ended after its time limit",
+    }
+    for (action, detail), text in cases.items():
+        assert describe_activity(AuditEvent(action=action, detail=detail)) == text

@@ -4,8 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 5000
-# The access log leaves out query strings: a staff search by name would put a patient's
-# name in the log.
+# The access log leaves out query strings, as defence in depth: the staff search reaches
+# addresses only sealed (questionnaire.clinic.sealing).
 ACCESS_LOG := %(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms
 
 .PHONY: help install run test lint bench check-rules clean

@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pyotp
 from flask import Flask
@@ -47,6 +48,7 @@ from questionnaire.clinic.jsontext import JSONText  # noqa: E402
 from questionnaire.clinic.models import Submission, utcnow  # noqa: E402
 from questionnaire.clinic.passwords import hash_password  # noqa: E402
 from questionnaire.clinic.reference import new_reference  # noqa: E402
+from questionnaire.clinic.sealing import seal  # noqa: E402
 from questionnaire.engine import RuleSet  # noqa: E402
 from questionnaire.extensions import db  # noqa: E402
 
@@ -255,8 +257,9 @@ def targets(clinic_id: int) -> dict[str, str]:
         "allergies": "/clinic/?allergies=1",
         "unreviewed": "/clinic/?unreviewed=1",
         "last 30 days": f"/clinic/?from={today - timedelta(days=30)}&to={today}",
-        "search name": "/clinic/?q=gra",
-        "search reference": f"/clinic/?q={some.reference.lower().replace('-', '+')}",
+        # As the list's own links carry a search: sealed (questionnaire.clinic.sealing).
+        "search name": f"/clinic/?q={quote(seal('gra'))}",
+        "search reference": f"/clinic/?q={quote(seal(some.reference.lower().replace('-', ' ')))}",
         "detail": f"/clinic/submissions/{some.id}",
     }
 

@@ -35,6 +35,7 @@ from questionnaire.clinic.audit import write_audit
 from questionnaire.clinic.auth import admin_required, require_staff, staff
 from questionnaire.clinic.forms import FormError
 from questionnaire.clinic.models import AuditEvent, Submission, utcnow
+from questionnaire.clinic.sealing import seal, unseal
 from questionnaire.clinic.transactions import writing
 from questionnaire.engine.definition import Page, Question
 from questionnaire.extensions import db
@@ -56,6 +57,9 @@ FLAG_LABELS = {
 }
 CHECKBOX_FILTERS = (*FLAG_LABELS, "unreviewed")
 FILTER_PARAMS = (*CHECKBOX_FILTERS, "from", "to", "q")
+SEARCH_EXPIRED = (
+    "This search's address has expired or was changed: type the reference or name again"
+)
 PAGING_PARAMS = ("after", "before")
 TICKED = {"1", "on", "true", "yes"}
 CURSOR_EXAMPLE = "2026-11-24T09:30:00.000000Z_42"
@@ -98,8 +102,12 @@ class ListQuery:
     shown: dict[str, str]
 
 
-def parse_filters(args: MultiDict[str, str], *, allow: tuple[str, ...] = ()) -> ListQuery:
-    """The list's filters from the query string, with a message for every bad value."""
+def parse_filters(
+    args: MultiDict[str, str], *, allow: tuple[str, ...] = (), sealed: bool = True
+) -> ListQuery:
+    """The list's filters, with a message for every bad value: from an address, where the
+    search is sealed (``questionnaire.clinic.sealing``), or, with ``sealed=False``, from the
+    posted filter form, where it is as typed."""
     errors: list[FormError] = []
     shown: dict[str, str] = {}
     values: dict[str, Any] = {}
@@ -136,6 +144,11 @@ def parse_filters(args: MultiDict[str, str], *, allow: tuple[str, ...] = ()) -> 
     if "from" in days and "to" in days and days["from"] > days["to"]:
         errors.append(FormError("to", "The 'to' date must be the same as or after the 'from' date"))
     query = args.get("q", "").strip()
+    if query and sealed:
+        opened = unseal(query)
+        if opened is None:
+            errors.append(FormError("q", SEARCH_EXPIRED))
+        query = (opened or "").strip()
     if query:
         shown["q"] = query
         if len(query) > 200:
@@ -145,6 +158,11 @@ def parse_filters(args: MultiDict[str, str], *, allow: tuple[str, ...] = ()) -> 
     if errors:
         return ListQuery(store.SubmissionFilters(), errors, shown)
     return ListQuery(store.SubmissionFilters(**values), [], shown)
+
+
+def address_args(shown: Mapping[str, str]) -> dict[str, Any]:
+    """The filters for a link's address: the search sealed, so no name is in the address."""
+    return {**shown, "q": seal(shown["q"])} if shown.get("q") else dict(shown)
 
 
 def _not_a_date() -> date:
@@ -232,10 +250,17 @@ def list_page(
 # --- the list ---------------------------------------------------------------------------------
 
 
-@bp.route("/")
+@bp.route("/", methods=["GET", "POST"])
 def index() -> ResponseReturnValue:
     me = staff()
-    parsed = parse_filters(request.args, allow=PAGING_PARAMS)
+    if request.method == "POST":
+        # The filter form is posted, so what was typed is never in an address; the list
+        # then opens at an address with the search sealed.
+        parsed = parse_filters(request.form, allow=("csrf_token",), sealed=False)
+        if not parsed.errors:
+            return redirect(url_for("clinic.index", **address_args(parsed.shown)), 303)
+    else:
+        parsed = parse_filters(request.args, allow=PAGING_PARAMS)
     if parsed.errors:
         return render_template(
             "clinic/index.html",
@@ -261,7 +286,7 @@ def index() -> ResponseReturnValue:
         page=page,
         total=total,
         flag_labels=FLAG_LABELS,
-        export_args=parsed.shown,
+        links=address_args(parsed.shown),
     )
 
 

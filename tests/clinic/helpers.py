@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import pyotp
 from flask import Flask
@@ -205,6 +206,16 @@ def choose_password(client: FlaskClient, password: str, confirm: str | None = No
             "confirm_password": password if confirm is None else confirm,
         },
     )
+
+
+def search_address(client: FlaskClient, path: str = "/clinic/", **filters: str) -> str:
+    """Post the list's filter form as staff do, and give the address the list then opens at
+    (its search sealed), with ``path`` in place of the list's own path (an export's, say)."""
+    response = client.post(
+        "/clinic/", data={"csrf_token": csrf_token(client, "/clinic/"), **filters}
+    )
+    assert response.status_code == 303, f"filters refused ({response.status_code})"
+    return f"{path}?{urlsplit(response.headers['Location']).query}"
 
 
 def logout(client: FlaskClient) -> TestResponse:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from html import unescape
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pytest
 from flask import Flask
@@ -14,10 +16,11 @@ from helpers import (
     login,
     make_staff,
     make_submission,
+    search_address,
     submission_row,
 )
 
-from questionnaire.clinic.dashboard import decode_cursor, encode_cursor
+from questionnaire.clinic.dashboard import PAGE_SIZE, decode_cursor, encode_cursor
 from questionnaire.clinic.models import AuditEvent, Submission
 from questionnaire.extensions import db
 
@@ -98,7 +101,8 @@ def test_filters(
     with app.app_context():
         db.session.get(Submission, ids["reviewed"]).reviewed_at = BASE_TIME
         db.session.commit()
-    response = signed_in.get(f"/clinic/?{query}")
+    # Through the filter form, as staff use it.
+    response = signed_in.get(search_address(signed_in, **dict(parse_qsl(query))))
     assert response.status_code == 200
     expected_refs = [reference_of(app, ids[key]) for key in expected]
     assert references(response.get_data(as_text=True)) == expected_refs
@@ -111,7 +115,7 @@ def test_search_by_reference_in_any_case(
     make_submission(app, clinic_id, name="Other Person")
     reference = reference_of(app, wanted)
     typed = reference.replace("-", " ").lower()
-    html = signed_in.get("/clinic/", query_string={"q": typed}).get_data(as_text=True)
+    html = signed_in.get(search_address(signed_in, q=typed)).get_data(as_text=True)
     assert references(html) == [reference]
 
 
@@ -122,7 +126,6 @@ def test_search_by_reference_in_any_case(
         ("from=24/11/2026", "Enter the &#39;from&#39; date as YYYY-MM-DD"),
         ("to=2026-02-30", "Enter the &#39;to&#39; date as YYYY-MM-DD"),
         ("from=2026-11-05&to=2026-11-01", "must be the same as or after the &#39;from&#39; date"),
-        ("q=" + "x" * 201, "200 characters or fewer"),
         ("colour=red", "&#39;colour&#39; is not a filter. Filters are: urgent,"),
     ],
 )
@@ -132,6 +135,50 @@ def test_bad_filters_are_explained(signed_in: FlaskClient, query: str, message: 
     assert response.status_code == 400
     assert "<title>Error: " in html and "There is a problem" in html
     assert message in html
+
+
+def test_a_search_is_posted_and_no_address_holds_what_was_typed(
+    app: Flask, signed_in: FlaskClient, clinic_id: int
+) -> None:
+    for number in range(PAGE_SIZE + 1):
+        make_submission(app, clinic_id, name=f"Florence Nightingale {number}")
+    make_submission(app, clinic_id, name="Other Person")
+    address = search_address(signed_in, q="Florence", urgent="")
+    assert "florence" not in address.lower()
+    page = signed_in.get(address)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert f"{PAGE_SIZE + 1} submissions match" in html
+    assert 'value="Florence"' in html  # the search box shows what was typed
+    # Paging and export links carry the search sealed too.
+    links = re.findall(r'href="(/clinic/[^"]*\?[^"]*)"', html)
+    assert {urlsplit(link).path for link in links} >= {
+        "/clinic/",
+        "/clinic/export.csv",
+        "/clinic/export.json",
+    }
+    assert all("florence" not in unquote(link).lower() for link in links)
+    older = next(link for link in links if "after=" in link)
+    second = signed_in.get(unescape(older)).get_data(as_text=True)
+    assert len(references(second)) == 1  # the search still applies on the next page
+    assert "Florence Nightingale" in second and "Other Person" not in second
+
+    # An address whose search was changed, or typed by hand, says so and shows nothing.
+    changed = address.replace("q=", "q=x")
+    for refused in (changed, "/clinic/?q=Florence"):
+        response = signed_in.get(refused)
+        assert response.status_code == 400
+        assert "address has expired or was changed" in response.get_data(as_text=True)
+
+
+def test_a_posted_search_that_is_too_long_is_explained(signed_in: FlaskClient) -> None:
+    response = signed_in.post(
+        "/clinic/", data={"csrf_token": csrf_token(signed_in, "/clinic/"), "q": "x" * 201}
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "200 characters or fewer" in html and "There is a problem" in html
+    assert 'value="' + "x" * 201 + '"' in html  # kept, to be shortened
 
 
 def test_keyset_paging_older_and_newer(app: Flask, signed_in: FlaskClient, clinic_id: int) -> None:

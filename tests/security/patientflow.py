@@ -158,6 +158,17 @@ def acknowledged_reference(client: Client) -> str:
     return match.group(0)
 
 
+def staff_search(client: Client, text: str) -> Any:
+    """Search the staff list as staff do: the filter form posted, then the address it leads
+    to (where the search is sealed) opened. Gives that page's answer."""
+    token = hidden_inputs(client.get("/clinic/").text)["csrf_token"]
+    posted = client.post("/clinic/", data={"csrf_token": token, "q": text})
+    assert posted.status_code == 303, f"search refused ({posted.status_code})"
+    location = posted.headers["Location"]
+    path = location[location.index("/clinic/") :]  # a test client may give a full URL
+    return client.get(path)
+
+
 def session_data(client: FlaskClient) -> dict[str, Any]:
     """The patient's session as the server will read it from the cookie (empty if none)."""
     app = client.application

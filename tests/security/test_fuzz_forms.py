@@ -34,6 +34,7 @@ from sqlalchemy import func, select
 from questionnaire.clinic import store
 from questionnaire.clinic.models import AuditEvent, StaffUser, Submission
 from questionnaire.clinic.passwords import hash_password
+from questionnaire.clinic.sealing import seal
 from questionnaire.extensions import db
 from questionnaire.web.errors import CSRF_PAGE
 
@@ -336,6 +337,7 @@ FORMS: dict[str, Form] = {
     "send": ("/send", lambda s: s.patient, {**send_details("Forged"), "idempotency_key": "k" * 43}),
     "sign in": ("/clinic/login", lambda s: s.patient, {"email": "x@example.org", "password": "p"}),
     "sign-in code": ("/clinic/login/code", lambda s: s.patient, {"code": "123456"}),
+    "search": ("/clinic/", lambda s: s.staff, {"q": "forged"}),
     "review": ("/clinic/submissions/{id}/review", lambda s: s.staff, {"note": "forged"}),
     "add staff": ("/clinic/staff/new", lambda s: s.admin, {"email": "f@alpha.example.org"}),
     "disable staff": ("/clinic/staff/1/disable", lambda s: s.admin, {}),
@@ -400,6 +402,8 @@ def nul_requests(site: Site) -> list[tuple[str, FlaskClient, str, str, dict[str,
         "role": "staff",
         "password": "plenty long passphrase 91",
     }
+    with site.app.test_request_context():
+        sealed_nul = seal(NUL)  # as the list's links carry a search
     cases: list[tuple[str, FlaskClient, str, str, dict[str, str] | None]] = [
         ("clinic link", site.app.test_client(), "GET", "/c/al%00pha/", None),
         ("sign-in email", site.app.test_client(), "POST", "/clinic/login",
@@ -407,9 +411,10 @@ def nul_requests(site: Site) -> list[tuple[str, FlaskClient, str, str, dict[str,
         ("sign-in password", site.app.test_client(), "POST", "/clinic/login",
          {"email": site.clinics.staff_a.email, "password": NUL}),
         ("review note", site.staff, "POST", detail + "/review", {"note": NUL}),
-        ("search", site.staff, "GET", "/clinic/?q=a%00b", None),
-        ("CSV export search", site.staff, "GET", "/clinic/export.csv?q=a%00b", None),
-        ("JSON export search", site.staff, "GET", "/clinic/export.json?q=a%00b", None),
+        ("search", site.staff, "POST", "/clinic/", {"q": NUL}),
+        ("sealed search", site.staff, "GET", f"/clinic/?q={sealed_nul}", None),
+        ("CSV export search", site.staff, "GET", f"/clinic/export.csv?q={sealed_nul}", None),
+        ("JSON export search", site.staff, "GET", f"/clinic/export.json?q={sealed_nul}", None),
         ("send name", site.patient, "POST", "/send",
          {**send_details(NUL), "idempotency_key": secrets.token_urlsafe(32)}),
     ]  # fmt: skip

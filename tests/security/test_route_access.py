@@ -138,6 +138,7 @@ TABLE: dict[tuple[str, str], Expectations] = {
     ("clinic_auth.logout", "POST"):         (LOGIN,    LOGIN,    LOGIN,     LOGIN,     LOGIN),
     # Staff pages: signed-in staff only; another clinic's records do not exist (404).
     ("clinic.index", "GET"):                (LOGIN,    LOGIN,    200,       200,       200),
+    ("clinic.index", "POST"):               (LOGIN,    LOGIN,    DASHBOARD, DASHBOARD, DASHBOARD),
     ("clinic.submission_detail", "GET"):    (LOGIN,    LOGIN,    200,       404,       200),
     ("clinic.submission_fhir", "GET"):      (LOGIN,    LOGIN,    200,       404,       200),
     ("clinic.submission_review", "POST"):   (LOGIN,    LOGIN,    DETAIL,    404,       DETAIL),

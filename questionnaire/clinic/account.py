@@ -25,6 +25,7 @@ from questionnaire.clinic.auth import (
     require_staff,
     session_key,
     session_timed_out,
+    signed_out,
     staff,
 )
 from questionnaire.clinic.forms import FormError, StaffForm, new_password_errors, read_form
@@ -135,7 +136,7 @@ def _signed_out_if_locked() -> ResponseReturnValue | None:
     logout_user()
     session.clear()
     flash(LOCKED_OUT, "error")
-    return redirect(url_for("clinic_auth.login"))
+    return signed_out(redirect(url_for("clinic_auth.login")))
 
 
 @bp.route("/password", methods=["POST"])

@@ -37,6 +37,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import CursorResult, or_, update
+from werkzeug.wrappers import Response as BaseResponse
 
 from questionnaire.clinic import store
 from questionnaire.clinic.audit import write_audit
@@ -563,4 +564,11 @@ def logout() -> ResponseReturnValue:
     logout_user()
     session.clear()
     flash("You have signed out.", "info")
-    return redirect(url_for("clinic_auth.login"))
+    return signed_out(redirect(url_for("clinic_auth.login")))
+
+
+def signed_out(response: BaseResponse) -> BaseResponse:
+    """Ask the browser to drop what it may keep of the staff pages (cached pages, storage).
+    Cookies stay: the answer itself sets the new, signed-out session and its message."""
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response

@@ -148,6 +148,7 @@ def test_a_wrong_current_password_counts_and_the_fifth_locks_and_signs_out(
         assert user_row(app, nurse.email).failed_logins == attempt
     response = change_password(client, "not my password at all")
     assert response.status_code == 302 and response.headers["Location"] == "/clinic/login"
+    assert response.headers["Clear-Site-Data"] == '"cache", "storage"'
     assert "locked for 15 minutes" in client.get("/clinic/login").get_data(as_text=True)
     assert not is_signed_in(client) and not is_signed_in(other)
     assert open_sessions(app, nurse) == 0

@@ -94,6 +94,8 @@ def test_sign_in_and_out(app: Flask, client: FlaskClient, nurse: Account) -> Non
     response = logout(client)
     assert response.status_code == 302
     assert response.headers["Location"] == "/clinic/login"
+    # The browser is asked to drop cached pages and storage of the staff pages.
+    assert response.headers["Clear-Site-Data"] == '"cache", "storage"'
     assert "You have signed out" in client.get("/clinic/login").get_data(as_text=True)
     assert not is_signed_in(client)
     (row,) = sessions_of(app, nurse.id)

@@ -185,7 +185,23 @@ def admin_required(view: F) -> F:
 
 
 def forbidden() -> ResponseReturnValue:
+    """403 for a signed-in staff member on an administrator's page; the refusal is audited."""
+    record_refusal(f"{request.method} {request.endpoint}: administrators only")
     return render_template("clinic/forbidden.html"), 403
+
+
+def record_refusal(detail: str, record_id: int | None = None) -> None:
+    """Audit that the signed-in staff member was refused a page or a record, so attempts
+    to reach what is not theirs show in the audit log."""
+    me = staff()
+    with writing():
+        write_audit(
+            "access_denied",
+            user_id=me.id,
+            clinic_id=me.clinic_id,
+            record_id=record_id,
+            detail=detail,
+        )
 
 
 @bp.record_once

@@ -32,7 +32,7 @@ from werkzeug.datastructures import MultiDict
 
 from questionnaire.clinic import exports, fhir, store
 from questionnaire.clinic.audit import write_audit
-from questionnaire.clinic.auth import admin_required, require_staff, staff
+from questionnaire.clinic.auth import admin_required, record_refusal, require_staff, staff
 from questionnaire.clinic.forms import FormError
 from questionnaire.clinic.models import AuditEvent, Submission, utcnow
 from questionnaire.clinic.sealing import seal, unseal
@@ -297,6 +297,7 @@ def own_submission(submission_id: int) -> Submission:
     submission = store.get_submission(staff().clinic_id, submission_id)
     if submission is None:
         # Another clinic's submission looks exactly like one that does not exist.
+        record_refusal("no such submission in this clinic", submission_id)
         abort(make_response(render_template("clinic/not_found.html"), 404))
     return submission
 

@@ -17,7 +17,7 @@ from flask_login import current_user
 
 from questionnaire.clinic import store
 from questionnaire.clinic.audit import write_audit
-from questionnaire.clinic.auth import forbidden, staff
+from questionnaire.clinic.auth import forbidden, record_refusal, staff
 from questionnaire.clinic.forms import FormError, StaffForm, new_password_errors, read_form
 from questionnaire.clinic.models import ROLES, StaffUser, utcnow
 from questionnaire.clinic.passwords import hash_password
@@ -130,6 +130,7 @@ def _colleague(user_id: int, if_own: str) -> StaffUser | ResponseReturnValue:
     me = staff()
     user = store.get_staff_user(me.clinic_id, user_id)
     if user is None:
+        record_refusal("no such staff account in this clinic", user_id)
         return render_template("clinic/not_found.html"), 404
     if user.id == me.id:
         flash(if_own, "error")

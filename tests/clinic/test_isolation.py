@@ -18,6 +18,7 @@ from helpers import (
     make_submission,
     search_address,
 )
+from sqlalchemy import select
 
 from questionnaire.clinic.models import AuditEvent, Submission
 from questionnaire.extensions import db
@@ -93,6 +94,21 @@ def test_every_submission_url_of_another_clinic_is_404(world: World, clinic_b: F
     assert missing.status_code == 404
     other = clinic_b.get(f"/clinic/submissions/{world.a_submissions[0]}")
     assert missing.get_data() == other.get_data()
+    # Every refused attempt is in clinic B's audit log: who, and which id they tried.
+    with world.app.app_context():
+        refusals = list(
+            db.session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.action == "access_denied")
+                .order_by(AuditEvent.id)
+            )
+        )
+    tried = [str(i) for i in world.a_submissions for _ in range(3)]
+    assert [row.record_id for row in refusals] == [*tried, "987654", str(world.a_submissions[0])]
+    assert {(row.user_id, row.clinic_id) for row in refusals} == {
+        (world.b_admin.id, world.b_admin.clinic_id)
+    }
+    assert {row.detail for row in refusals} == {"no such submission in this clinic"}
 
 
 def test_another_clinics_rows_never_appear_in_lists_or_exports(

@@ -49,6 +49,12 @@ def test_staff_cannot_open_admin_pages(app: Flask, client: FlaskClient, nurse: A
         )
         assert response.status_code == 403
     assert verify_password(user_row(app, nurse.email).password_hash, nurse.password)
+    # Each refusal is audited, naming the page asked for.
+    refusals = [(row.user_id, row.detail) for row in audit_rows(app, "access_denied")]
+    assert refusals[0] == (nurse.id, "GET clinic_staff.index: administrators only")
+    assert (nurse.id, "GET clinic.audit_log: administrators only") in refusals
+    assert (nurse.id, "POST clinic_staff.reset: administrators only") in refusals
+    assert len(refusals) == 6
 
 
 def test_admin_adds_an_account_that_must_meet_the_policy(

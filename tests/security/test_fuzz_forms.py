@@ -280,12 +280,60 @@ def test_add_staff_form_survives_hostile_input(tmp_path: Path) -> None:
     run_examples(run, examples)
 
 
-def test_change_password_form_survives_hostile_input(tmp_path: Path) -> None:
+FORGED = "forged passphrase orchard 77"
+NEW_PASSWORD = {"new_password": FORGED, "confirm_password": FORGED}
+CHANGED_PASSWORD = {"current_password": STAFF_PASSWORD, **NEW_PASSWORD}
+OWN_PASSWORD = {"sessions_password": STAFF_PASSWORD}
+SPARE_EMAIL = "spare.fuzz@alpha.example.org"
+
+
+@dataclass(frozen=True)
+class StaffForm:
+    """A staff form fuzzed from a valid post: who posts it, where its token is read, and
+    what an accepted post answers and records (a refused one may record ``refused``)."""
+
+    path: str  # "{spare}": the id of a spare account of clinic A
+    client: Callable[[Site], FlaskClient]
+    page: str
+    valid: dict[str, str]
+    accepted: int
+    recorded: list[str]
+    refused: frozenset[str] = frozenset()
+
+
+STAFF_FORMS = {
+    "change password": StaffForm(
+        "/clinic/account/password", lambda s: s.staff, "/clinic/account", CHANGED_PASSWORD,
+        302, ["password_change"], frozenset({"login_failure"}),
+    ),
+    "end other sessions": StaffForm(
+        "/clinic/account/sessions/end", lambda s: s.staff, "/clinic/account", OWN_PASSWORD,
+        302, ["sessions_end"], frozenset({"login_failure"}),
+    ),
+    "search": StaffForm(
+        "/clinic/", lambda s: s.staff, "/clinic/",
+        {"q": "Fuzz", "urgent": "1", "from": "2026-01-01", "to": "2026-12-31"}, 303, [],
+    ),
+    "reset staff": StaffForm(
+        "/clinic/staff/{spare}/reset", lambda s: s.admin, "/clinic/staff", {"password": FORGED},
+        302, ["staff_reset"],
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("form_name", STAFF_FORMS)
+def test_account_and_list_forms_survive_hostile_input(tmp_path: Path, form_name: str) -> None:
+    form = STAFF_FORMS[form_name]
     site = make_site(tmp_path)
-    client = site.staff
+    client = form.client(site)
     email = site.clinics.staff_a.email
     original_hash = hash_password(STAFF_PASSWORD)
-    token = token_of(client, "/clinic/account")
+    with site.app.app_context():
+        spare = store.create_staff_user(
+            site.clinics.clinic_a_id, SPARE_EMAIL, "Spare Fuzz", "staff", original_hash
+        )
+        path = form.path.format(spare=spare.id)
+    token = token_of(client, form.page)
 
     def restore_account() -> None:
         # Each example starts from the seeded password and no failures, so a wrong current
@@ -296,28 +344,23 @@ def test_change_password_form_survives_hostile_input(tmp_path: Path) -> None:
             user.password_hash, user.failed_logins, user.locked_until = original_hash, 0, None
             db.session.commit()
 
-    examples = 50
+    examples = 40
 
     @fuzz(examples)
     @given(data=st.data())
     def run(data: st.DataObject) -> None:
-        valid = {
-            "current_password": STAFF_PASSWORD,
-            "new_password": FORGED,
-            "confirm_password": FORGED,
-            "csrf_token": token,
-        }
+        valid = {**form.valid, "csrf_token": token}
         corruption = data.draw(corruptions(fields_of(valid)))
         before = counts(site.app)
-        response = post(client, "/clinic/account/password", valid, corruption)
-        assert response.status_code in (302, 400), response.status_code
+        response = post(client, path, valid, corruption)
+        assert response.status_code in (form.accepted, 400), response.status_code
         after = counts(site.app)
         assert (after.submissions, after.staff) == (before.submissions, before.staff)
         recorded = audit_actions_since(site.app, before.last_audit_id)
-        if response.status_code == 302:
-            assert recorded == ["password_change"]
+        if response.status_code == form.accepted:
+            assert recorded == form.recorded
         else:
-            assert set(recorded) <= {"login_failure"}
+            assert set(recorded) <= form.refused
         restore_account()
 
     run_examples(run, examples)
@@ -325,10 +368,6 @@ def test_change_password_form_survives_hostile_input(tmp_path: Path) -> None:
 
 # --- CSRF ----------------------------------------------------------------------------------
 
-FORGED = "forged passphrase orchard 77"
-NEW_PASSWORD = {"new_password": FORGED, "confirm_password": FORGED}
-CHANGED_PASSWORD = {"current_password": STAFF_PASSWORD, **NEW_PASSWORD}
-OWN_PASSWORD = {"sessions_password": STAFF_PASSWORD}
 
 Form = tuple[str, Callable[[Site], FlaskClient], dict[str, str]]
 FORMS: dict[str, Form] = {

@@ -360,7 +360,7 @@ def _detail(submission: Submission, errors: list[FormError], note: str | None) -
     )
 
 
-@bp.route("/submissions/<int:submission_id>")
+@bp.route("/submissions/<row_id:submission_id>")
 def submission_detail(submission_id: int) -> ResponseReturnValue:
     me = staff()
     submission = own_submission(submission_id)
@@ -371,7 +371,7 @@ def submission_detail(submission_id: int) -> ResponseReturnValue:
     return _detail(submission, [], None)
 
 
-@bp.route("/submissions/<int:submission_id>/review", methods=["POST"])
+@bp.route("/submissions/<row_id:submission_id>/review", methods=["POST"])
 def submission_review(submission_id: int) -> ResponseReturnValue:
     me = staff()
     own_submission(submission_id)
@@ -474,7 +474,7 @@ def questionnaire_url() -> str:
     return url_for("clinic.fhir_questionnaire", _external=True).removesuffix(".json")
 
 
-@bp.route("/submissions/<int:submission_id>/fhir.json")
+@bp.route("/submissions/<row_id:submission_id>/fhir.json")
 def submission_fhir(submission_id: int) -> ResponseReturnValue:
     me = staff()
     submission = own_submission(submission_id)

@@ -138,7 +138,7 @@ def _colleague(user_id: int, if_own: str) -> StaffUser | ResponseReturnValue:
     return user
 
 
-@bp.route("/<int:user_id>/disable", methods=["POST"])
+@bp.route("/<row_id:user_id>/disable", methods=["POST"])
 def disable(user_id: int) -> ResponseReturnValue:
     user = _colleague(user_id, "You cannot turn off your own account. Ask another administrator.")
     if not isinstance(user, StaffUser):
@@ -154,7 +154,7 @@ def disable(user_id: int) -> ResponseReturnValue:
     return redirect(url_for("clinic_staff.index"))
 
 
-@bp.route("/<int:user_id>/reset", methods=["GET", "POST"])
+@bp.route("/<row_id:user_id>/reset", methods=["GET", "POST"])
 def reset(user_id: int) -> ResponseReturnValue:
     """A new first password and a new sign-in code for someone who lost theirs; it also
     lifts a lockout and signs the account out everywhere."""

@@ -14,6 +14,7 @@ from questionnaire.clinic.db_sqlite import configure_sqlite
 from questionnaire.engine import RuleSet, load_ruleset
 from questionnaire.extensions import csrf, db, limiter, login_manager, migrate
 from questionnaire.web.config import PROJECT_ROOT, load_config
+from questionnaire.web.converters import register_converters
 from questionnaire.web.errors import register_error_handlers
 from questionnaire.web.flaskapp import QuestionnaireFlask
 from questionnaire.web.links import install_link_cache
@@ -61,6 +62,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_sessions(app)
     limiter.init_app(app)
 
+    register_converters(app)
     for target in BLUEPRINTS:
         module_name, _, attribute = target.partition(":")
         app.register_blueprint(getattr(importlib.import_module(module_name), attribute))

@@ -163,3 +163,24 @@ def test_another_clinics_audit_rows_and_staff_stay_hidden(
     assert response.status_code == 404
     a_client = world.app.test_client()
     login(a_client, world.a_admin.email, world.a_admin.password)
+
+
+@pytest.mark.parametrize("row_id", ["0", "-1", "2147483647", "2147483648", "9" * 20])
+def test_an_id_outside_the_database_range_is_a_plain_404(
+    world: World, clinic_b: FlaskClient, row_id: str
+) -> None:
+    """Ids in addresses are checked before any query: PostgreSQL refuses a number too big
+    for its INTEGER column with an error, which must never become a 500."""
+    token = csrf_token(clinic_b, "/clinic/")
+    requests = [
+        ("GET", f"/clinic/submissions/{row_id}"),
+        ("GET", f"/clinic/submissions/{row_id}/fhir.json"),
+        ("POST", f"/clinic/submissions/{row_id}/review"),
+        ("GET", f"/clinic/staff/{row_id}/reset"),
+        ("POST", f"/clinic/staff/{row_id}/reset"),
+        ("POST", f"/clinic/staff/{row_id}/disable"),
+    ]
+    for method, path in requests:
+        response = clinic_b.open(path, method=method, data={"csrf_token": token})
+        assert response.status_code == 404, (method, path, response.status_code)
+        assert "not found" in response.get_data(as_text=True).lower(), path

@@ -40,6 +40,7 @@ from questionnaire.clinic.transactions import writing
 from questionnaire.engine.definition import Page, Question
 from questionnaire.extensions import db
 from questionnaire.web.app import current_ruleset
+from questionnaire.web.converters import LARGEST_ROW_ID
 
 bp = Blueprint("clinic", __name__, url_prefix="/clinic")
 bp.before_request(require_staff)
@@ -182,7 +183,10 @@ def decode_cursor(text: str) -> tuple[datetime, int]:
         created_at = datetime.fromisoformat(match.group(1)).replace(tzinfo=UTC)
     except ValueError:
         raise BadCursor(text) from None
-    return created_at, int(match.group(2))
+    row_id = int(match.group(2))
+    if row_id > LARGEST_ROW_ID:
+        raise BadCursor(text)  # no row has it, and PostgreSQL's INTEGER cannot compare it
+    return created_at, row_id
 
 
 def bad_request(message: str) -> ResponseReturnValue:
@@ -514,7 +518,7 @@ def _fhir_response(resource: dict[str, Any], filename: str) -> Response:
 def audit_log() -> ResponseReturnValue:
     me = staff()
     raw = request.args.get("after", "")
-    if raw and (not raw.isdigit() or len(raw) > 18):
+    if raw and (not raw.isdigit() or len(raw) > 18 or int(raw) > LARGEST_ROW_ID):
         return bad_request(
             "The 'after' part of this page's address must be a whole number, like after=120. "
             "Go back to the first page of the audit log and use the 'Older' link."

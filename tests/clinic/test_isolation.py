@@ -184,3 +184,17 @@ def test_an_id_outside_the_database_range_is_a_plain_404(
         response = clinic_b.open(path, method=method, data={"csrf_token": token})
         assert response.status_code == 404, (method, path, response.status_code)
         assert "not found" in response.get_data(as_text=True).lower(), path
+
+
+@pytest.mark.parametrize("row_id", ["2147483648", "9" * 18])
+def test_paging_past_the_database_range_is_explained(
+    world: World, clinic_b: FlaskClient, row_id: str
+) -> None:
+    for path, part in (
+        (f"/clinic/?after=2026-11-24T09:30:00.000000Z_{row_id}", "after"),
+        (f"/clinic/?before=2026-11-24T09:30:00.000000Z_{row_id}", "before"),
+        (f"/clinic/audit?after={row_id}", "after"),
+    ):
+        response = clinic_b.get(path)
+        assert response.status_code == 400, (path, response.status_code)
+        assert f"The &#39;{part}&#39; part of this page" in response.get_data(as_text=True)

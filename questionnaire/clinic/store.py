@@ -586,7 +586,8 @@ def submission_conditions(
         conditions.append(Submission.reviewed_at.is_(None))
     if filters.date_from is not None:
         conditions.append(Submission.created_at >= _start_of_day(filters.date_from))
-    if filters.date_to is not None:
+    if filters.date_to is not None and filters.date_to < date.max:
+        # The last day there is (9999-12-31) has no next day: it bounds nothing.
         conditions.append(Submission.created_at < _start_of_day(filters.date_to, days=1))
     if filters.q is not None and _searching(filters):
         conditions.append(_search(clinic_id, filters.q))

@@ -315,6 +315,9 @@ def test_each_filter_selects_what_it_names(
     recent = ids(date_from=NOW.date() - timedelta(days=1), date_to=NOW.date())
     assert old.id not in recent and len(recent) == 6
     assert ids(date_to=NOW.date() - timedelta(days=30)) == {old.id}
+    # The first and last days there are: every row, and no overflow past the last one.
+    assert len(ids(date_from=date.min, date_to=date.max)) == 7
+    assert ids(date_from=date.max) == set()
     assert ids(q="ada") == {plain.id, diabetes.id}
     assert ids(q="  ADA   by") == {diabetes.id}
     assert ids(q="lovelace") == set()  # the start of the name, not any word

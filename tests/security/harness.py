@@ -148,8 +148,8 @@ def seed_database(tmp_path: Path, database_uri: str) -> Clinics:
             db.engine.dispose()  # leave no connection open behind the other processes
 
 
-def staff_login(client: Client, account: StaffAccount) -> None:
-    """Sign in through the real pages: password, then the current TOTP code."""
+def pass_password_step(client: Client, account: StaffAccount) -> str:
+    """The first step of signing in, through the real page; gives the next step's address."""
     page = client.get("/clinic/login")
     answer = client.post(
         "/clinic/login",
@@ -160,7 +160,12 @@ def staff_login(client: Client, account: StaffAccount) -> None:
         },
     )
     assert answer.status_code == 302, f"password step refused ({answer.status_code})"
-    step = answer.headers["Location"]
+    return str(answer.headers["Location"])
+
+
+def staff_login(client: Client, account: StaffAccount) -> None:
+    """Sign in through the real pages: password, then the current TOTP code."""
+    step = pass_password_step(client, account)
     assert step.endswith("/clinic/login/code"), step
     page = client.get("/clinic/login/code")
     answer = client.post(

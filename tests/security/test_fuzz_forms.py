@@ -10,10 +10,11 @@ from __future__ import annotations
 import itertools
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -22,6 +23,7 @@ from harness import (
     STAFF_PASSWORD,
     Clinics,
     build_app,
+    pass_password_step,
     postgres_url,
     seed_clinics,
     staff_login,
@@ -29,7 +31,7 @@ from harness import (
 from hypothesis import given
 from hypothesis import strategies as st
 from patientflow import ANSWERS, fill_in, hidden_inputs, page_form, send, send_details, session_data
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from questionnaire.clinic import store
 from questionnaire.clinic.models import AuditEvent, StaffUser, Submission
@@ -318,6 +320,10 @@ STAFF_FORMS = {
         "/clinic/staff/{spare}/reset", lambda s: s.admin, "/clinic/staff", {"password": FORGED},
         302, ["staff_reset"],
     ),
+    "disable staff": StaffForm(
+        "/clinic/staff/{spare}/disable", lambda s: s.admin, "/clinic/staff", {},
+        302, ["staff_disable"],
+    ),
 }  # fmt: skip
 
 
@@ -332,16 +338,21 @@ def test_account_and_list_forms_survive_hostile_input(tmp_path: Path, form_name:
         spare = store.create_staff_user(
             site.clinics.clinic_a_id, SPARE_EMAIL, "Spare Fuzz", "staff", original_hash
         )
-        path = form.path.format(spare=spare.id)
+        spare_id = spare.id
+    path = form.path.format(spare=spare_id)
     token = token_of(client, form.page)
 
-    def restore_account() -> None:
+    def restore_accounts() -> None:
         # Each example starts from the seeded password and no failures, so a wrong current
-        # password never adds up to a lockout that would end this client's session.
+        # password never adds up to a lockout that would end this client's session; and
+        # from a spare account that is turned on, so it can be turned off again.
         with site.app.app_context():
             user = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
             assert user is not None
             user.password_hash, user.failed_logins, user.locked_until = original_hash, 0, None
+            spare_user = db.session.get(StaffUser, spare_id)
+            assert spare_user is not None
+            spare_user.disabled_at = None
             db.session.commit()
 
     examples = 40
@@ -361,7 +372,150 @@ def test_account_and_list_forms_survive_hostile_input(tmp_path: Path, form_name:
             assert recorded == form.recorded
         else:
             assert set(recorded) <= form.refused
-        restore_account()
+        restore_accounts()
+
+    run_examples(run, examples)
+
+
+# --- the steps of signing in and out, and clearing answers: a new browser each example ------
+
+
+def signed_in(client: FlaskClient) -> bool:
+    return bool(client.get("/clinic/").status_code == 200)
+
+
+def current_code(site: Site) -> str:
+    """The code clinic A's staff member's app shows now, for the secret stored now."""
+    with site.app.app_context():
+        secret = db.session.scalar(
+            select(StaffUser.totp_secret).where(StaffUser.email == site.clinics.staff_a.email)
+        )
+    assert secret, "no sign-in code set up"
+    return pyotp.TOTP(secret).now()
+
+
+def reach_code_step(site: Site, client: FlaskClient) -> dict[str, str]:
+    pass_password_step(client, site.clinics.staff_a)
+    return {"code": current_code(site)}
+
+
+def reach_code_setup(site: Site, client: FlaskClient) -> dict[str, str]:
+    step = pass_password_step(client, site.clinics.staff_a)
+    assert step.endswith("/clinic/totp/setup"), step
+    client.get("/clinic/totp/setup")  # makes the secret the QR code shows
+    return {"code": current_code(site)}
+
+
+def reach_password_choice(site: Site, client: FlaskClient) -> dict[str, str]:
+    pass_password_step(client, site.clinics.staff_a)
+    token = token_of(client, "/clinic/login/code")
+    code = current_code(site)
+    answer = client.post("/clinic/login/code", data={"code": code, "csrf_token": token})
+    assert answer.headers["Location"].endswith("/clinic/login/new-password")
+    return dict(NEW_PASSWORD)
+
+
+def reach_signed_in(site: Site, client: FlaskClient) -> dict[str, str]:
+    staff_login(client, site.clinics.staff_a)
+    return {}
+
+
+def reach_answered_page(site: Site, client: FlaskClient) -> dict[str, str]:
+    rs = site.app.extensions["ruleset"]
+    first = rs.questionnaire.pages[0].id
+    client.get(f"/c/{Clinics.slug_a}/")
+    token = token_of(client, f"/questions/{first}")
+    client.post(f"/questions/{first}", data={**page_form(rs, first, ANSWERS), "csrf_token": token})
+    assert session_data(client).get("answers"), "the first page was not saved"
+    return {}
+
+
+@dataclass(frozen=True)
+class FreshForm:
+    """A form that each example reaches from a new browser, through the steps before it.
+
+    ``account`` is clinic A's staff member as each example finds it: besides the seeded
+    password, no failures and no code used yet, so a refused example never adds up to a
+    lockout and the same code can pass again. ``took_effect`` tells from the browser alone
+    whether the post did what it is for: it must say yes exactly when the post was accepted.
+    """
+
+    path: str
+    page: str  # where the form's token is read
+    reach: Callable[[Site, FlaskClient], dict[str, str]]  # gives the valid fields
+    recorded: list[str]  # the audit rows of an accepted post
+    took_effect: Callable[[FlaskClient], bool]
+    account: dict[str, Any] = field(default_factory=dict)
+    refused: frozenset[str] = frozenset()
+
+
+FRESH_FORMS = {
+    "sign-in code": FreshForm(
+        "/clinic/login/code", "/clinic/login/code", reach_code_step, ["login_success"],
+        signed_in, refused=frozenset({"login_failure"}),
+    ),
+    "code set-up": FreshForm(
+        "/clinic/totp/setup", "/clinic/totp/setup", reach_code_setup,
+        ["totp_confirmed", "login_success"], signed_in,
+        {"totp_secret": None, "totp_confirmed_at": None}, frozenset({"login_failure"}),
+    ),
+    "choose password": FreshForm(
+        "/clinic/login/new-password", "/clinic/login/new-password", reach_password_choice,
+        ["password_change", "login_success"], signed_in, {"password_must_change": True},
+    ),
+    "sign out": FreshForm(
+        "/clinic/logout", "/clinic/", reach_signed_in, ["logout"],
+        lambda client: not signed_in(client),
+    ),
+    "clear answers": FreshForm(
+        "/clear", "/clear", reach_answered_page, [],
+        lambda client: not session_data(client).get("answers"),
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("form_name", FRESH_FORMS)
+def test_sign_in_steps_and_clearing_survive_hostile_input(tmp_path: Path, form_name: str) -> None:
+    form = FRESH_FORMS[form_name]
+    site = make_site(tmp_path)
+    account = {
+        "password_hash": hash_password(STAFF_PASSWORD),
+        "failed_logins": 0,
+        "locked_until": None,
+        "totp_last_step": None,
+        **form.account,
+    }
+
+    def set_account() -> None:
+        with site.app.app_context():
+            db.session.execute(
+                update(StaffUser)
+                .where(StaffUser.email == site.clinics.staff_a.email)
+                .values(**account)
+            )
+            db.session.commit()
+
+    examples = 40
+
+    @fuzz(examples)
+    @given(data=st.data())
+    def run(data: st.DataObject) -> None:
+        set_account()
+        client = site.app.test_client()
+        valid = {**form.reach(site, client), "csrf_token": token_of(client, form.page)}
+        corruption = data.draw(corruptions(fields_of(valid)))
+        before = counts(site.app)
+        response = post(client, form.path, valid, corruption)
+        assert response.status_code in (302, 400), response.status_code
+        accepted = response.status_code == 302
+        after = counts(site.app)
+        assert (after.submissions, after.staff) == (before.submissions, before.staff)
+        recorded = audit_actions_since(site.app, before.last_audit_id)
+        if accepted:
+            assert recorded == form.recorded
+        else:
+            assert set(recorded) <= form.refused
+        assert form.took_effect(client) == accepted
 
     run_examples(run, examples)
 
@@ -376,6 +530,7 @@ FORMS: dict[str, Form] = {
     "send": ("/send", lambda s: s.patient, {**send_details("Forged"), "idempotency_key": "k" * 43}),
     "sign in": ("/clinic/login", lambda s: s.patient, {"email": "x@example.org", "password": "p"}),
     "sign-in code": ("/clinic/login/code", lambda s: s.patient, {"code": "123456"}),
+    "code set-up": ("/clinic/totp/setup", lambda s: s.patient, {"code": "123456"}),
     "search": ("/clinic/", lambda s: s.staff, {"q": "forged"}),
     "review": ("/clinic/submissions/{id}/review", lambda s: s.staff, {"note": "forged"}),
     "add staff": ("/clinic/staff/new", lambda s: s.admin, {"email": "f@alpha.example.org"}),
@@ -427,6 +582,22 @@ def test_every_form_refuses_a_missing_or_wrong_csrf_token(csrf_site: Site, form_
     assert client.get("/clinic/" if client is not site.patient else "/check").status_code == 200
 
 
+def test_the_csrf_table_holds_every_form(csrf_site: Site) -> None:
+    """A new form (any route taking POST outside the JSON API) fails here until it is added."""
+    app = csrf_site.app
+    posted = {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if "POST" in (rule.methods or ()) and not rule.endpoint.startswith("api.")
+    }
+    adapter = app.url_map.bind("localhost")
+    tested = {
+        adapter.match(path.format(id=csrf_site.submission_id), method="POST")[0]
+        for path, _, _ in FORMS.values()
+    }
+    assert posted - tested == set(), "forms without a CSRF test"
+
+
 # --- PostgreSQL refuses text that SQLite takes -----------------------------------------------
 
 NUL = "a\x00b"
@@ -462,9 +633,9 @@ def nul_requests(site: Site) -> list[tuple[str, FlaskClient, str, str, dict[str,
         "display_name": f"Nul {NUL} Person",
         "password": f"plenty long {NUL} passphrase",
     }
-    for field, value in with_nul.items():
-        data = {**staff_form, field: value}
-        cases.append((f"new staff {field}", site.admin, "POST", "/clinic/staff/new", data))
+    for name, value in with_nul.items():
+        data = {**staff_form, name: value}
+        cases.append((f"new staff {name}", site.admin, "POST", "/clinic/staff/new", data))
     rs = site.app.extensions["ruleset"]
     for question in rs.question_by_id.values():
         page = rs.page_of_question[question.id]

@@ -19,7 +19,7 @@ from questionnaire.web.errors import register_error_handlers
 from questionnaire.web.flaskapp import QuestionnaireFlask
 from questionnaire.web.links import install_link_cache
 from questionnaire.web.logfilters import install_log_filters
-from questionnaire.web.ratelimits import drop_idle_limit_check
+from questionnaire.web.ratelimits import drop_idle_limit_check, install_storage_fallback
 from questionnaire.web.requestguard import register_request_guard
 from questionnaire.web.security import register_security
 from questionnaire.web.sessions import register_sessions
@@ -61,6 +61,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     login_manager.init_app(app, add_context_processor=False)
     register_sessions(app)
     limiter.init_app(app)
+    install_storage_fallback(app)
 
     register_converters(app)
     for target in BLUEPRINTS:

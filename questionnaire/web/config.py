@@ -68,6 +68,8 @@ ENVIRONMENT = {
     "PROXY_HOPS": "PROXY_HOPS",
 }
 RATE_LIMIT_KEYS = ("API_RATE_LIMIT", "PDF_RATE_LIMIT")
+REDIS_SCHEMES = ("redis", "rediss", "redis+unix")
+STORAGE_TIMEOUT = 1.0  # seconds
 _BOOLEAN_KEYS = {"SECURE_COOKIES"}
 _INTEGER_KEYS = {"PROXY_HOPS"}
 _TRUE = {"1", "true", "yes", "on"}
@@ -140,6 +142,9 @@ def _finish(app: Flask) -> None:
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if app.config.get("REDIS_URL") and app.config["RATELIMIT_STORAGE_URI"] in IN_MEMORY:
         app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+    app.config["RATELIMIT_STORAGE_OPTIONS"] = _storage_options(
+        app.config["RATELIMIT_STORAGE_URI"], app.config.get("RATELIMIT_STORAGE_OPTIONS") or {}
+    )
     for key in RATE_LIMIT_KEYS:
         _check_rate_limit(key, app.config[key])
     secure = bool(app.config["SECURE_COOKIES"])
@@ -147,6 +152,16 @@ def _finish(app: Flask) -> None:
     app.config["REMEMBER_COOKIE_SECURE"] = secure
     # The __Host- prefix pins the cookie to this host and path "/", and needs Secure.
     app.config["SESSION_COOKIE_NAME"] = "__Host-session" if secure else "session"
+
+
+def _storage_options(uri: str, given: dict[str, Any]) -> dict[str, Any]:
+    """Errors of the rate-limit storage come wrapped, for the fallback that takes them
+    (web/ratelimits.py), and a Redis that does not answer is given up on within a second
+    rather than holding the request; an operator's own options win."""
+    options: dict[str, Any] = {"wrap_exceptions": True}
+    if uri.split("://", 1)[0] in REDIS_SCHEMES:
+        options.update(socket_connect_timeout=STORAGE_TIMEOUT, socket_timeout=STORAGE_TIMEOUT)
+    return {**options, **given}
 
 
 def _check_rate_limit(key: str, value: object) -> None:

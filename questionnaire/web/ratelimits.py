@@ -8,6 +8,13 @@ Flask-Limiter's own ``@limiter.limit`` does the same hit, but first works throug
 meta limits, deferred deductions and header bookkeeping that this app does not use: on the API
 that took 200 us, twice what the evaluation itself costs.
 
+When the storage cannot be reached (Redis down, or a network fault), each worker counts in its
+own memory instead and tries the storage again every ``RETRY_SECONDS``: the limits then hold
+per worker rather than across every instance, which is looser, but a patient can still send
+and staff can still sign in (the lockout is counted in the database, not here). Flask-Limiter
+does the same for its own decorator (``RATELIMIT_IN_MEMORY_FALLBACK_ENABLED``); this module
+does not go through that decorator, so it does it here.
+
 Flask-Limiter also checks app-wide limits in a ``before_request`` hook on every request. With
 no app-wide limit configured the hook finds nothing to check, yet it costs as much as a fifth
 of a page; it is taken out when, and only when, no app-wide limit is configured.
@@ -16,6 +23,7 @@ of a page; it is taken out when, and only when, no app-wide limit is configured.
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import time
 from collections.abc import Callable, Collection
@@ -23,9 +31,18 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app, request
 from limits import RateLimitItem, parse
+from limits.errors import StorageError
+from limits.strategies import STRATEGIES, RateLimiter
 from werkzeug.exceptions import TooManyRequests
 
 from questionnaire.extensions import limiter
+from questionnaire.web.ratestorage import WorkerMemoryStorage
+
+log = logging.getLogger(__name__)
+
+# Seconds a worker counts on its own after the storage failed, before it tries the storage again.
+RETRY_SECONDS = 10.0
+FALLBACK = "rate_limit_fallback"
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -66,10 +83,56 @@ def hit(limit: str, scope: str) -> None:
     """Count this request against ``limit`` for its client address in ``scope``."""
     item = _parsed(limit)
     address = request.remote_addr or "127.0.0.1"
-    strategy = limiter.limiter
-    if not strategy.hit(item, address, scope):
-        reset = strategy.get_window_stats(item, address, scope).reset_time
+    fallback: StorageFallback = current_app.extensions[FALLBACK]
+    strategy = fallback.strategy(limiter.limiter)
+    try:
+        allowed = strategy.hit(item, address, scope)
+        reset = None if allowed else strategy.get_window_stats(item, address, scope).reset_time
+    except StorageError as error:
+        strategy = fallback.failed(error)
+        allowed = strategy.hit(item, address, scope)
+        reset = None if allowed else strategy.get_window_stats(item, address, scope).reset_time
+    else:
+        fallback.succeeded(strategy)
+    if reset is not None:
         raise RateLimited(max(1, math.ceil(reset - time.time())))
+
+
+class StorageFallback:
+    """This worker's own counts, used while the configured storage cannot be reached."""
+
+    def __init__(self, strategy_class: type[RateLimiter]) -> None:
+        self.local = strategy_class(WorkerMemoryStorage())
+        # While the storage is out: when to try it again (time.monotonic()); else None.
+        self.retry_at: float | None = None
+
+    def strategy(self, shared: RateLimiter) -> RateLimiter:
+        retry_at = self.retry_at
+        if retry_at is None or time.monotonic() >= retry_at:
+            return shared
+        return self.local
+
+    def failed(self, error: StorageError) -> RateLimiter:
+        if self.retry_at is None:
+            # The error's kind only: its text may hold the storage's address and password.
+            log.warning(
+                "rate-limit storage unreachable (%s): counting in this worker until it is back",
+                type(error.storage_error).__name__,
+            )
+        self.retry_at = time.monotonic() + RETRY_SECONDS
+        return self.local
+
+    def succeeded(self, strategy: RateLimiter) -> None:
+        if self.retry_at is not None and strategy is not self.local:
+            self.retry_at = None
+            log.warning("rate-limit storage reachable again: counting there")
+
+
+def install_storage_fallback(app: Flask) -> None:
+    """Give the app its fallback counts, with the strategy Flask-Limiter is configured with
+    (read from the config: with limits off, Flask-Limiter makes no strategy)."""
+    name = app.config.get("RATELIMIT_STRATEGY") or "fixed-window"
+    app.extensions[FALLBACK] = StorageFallback(STRATEGIES[name])
 
 
 @functools.lru_cache(maxsize=64)

@@ -78,3 +78,19 @@ def test_engine_options_keep_what_the_operator_set(tmp_path: Path) -> None:
 def test_a_json_serializer_of_ones_own_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"SQLALCHEMY_ENGINE_OPTIONS\['json_serializer'\]"):
         make_app(tmp_path, SQLALCHEMY_ENGINE_OPTIONS={"json_serializer": json.dumps})
+
+
+def test_rate_limit_storage_options_keep_what_the_operator_set(tmp_path: Path) -> None:
+    redis_url = "redis://127.0.0.1:6379/0"
+    given = {"socket_timeout": 0.25, "health_check_interval": 30}
+    app = make_app(tmp_path / "a", REDIS_URL=redis_url, RATELIMIT_STORAGE_OPTIONS=given)
+    assert app.config["RATELIMIT_STORAGE_URI"] == redis_url
+    assert app.config["RATELIMIT_STORAGE_OPTIONS"] == {
+        "wrap_exceptions": True,  # the worker's own counts take over on a storage error
+        "socket_connect_timeout": 1.0,
+        "socket_timeout": 0.25,
+        "health_check_interval": 30,
+    }
+    # Counts in the worker's memory need no socket options.
+    memory = make_app(tmp_path / "b").config["RATELIMIT_STORAGE_OPTIONS"]
+    assert memory == {"wrap_exceptions": True}

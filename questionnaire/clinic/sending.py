@@ -9,8 +9,6 @@ after an error stores one submission and shows its confirmation.
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import re
 import secrets
 import time
@@ -34,7 +32,7 @@ from flask.typing import ResponseReturnValue
 from markupsafe import Markup, escape
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from questionnaire.clinic import store
@@ -44,13 +42,13 @@ from questionnaire.extensions import db
 from questionnaire.web.answerstore import CLINIC_SLUG, load_answers
 from questionnaire.web.app import current_ruleset
 from questionnaire.web.csrftoken import csrf_token
+from questionnaire.web.errors import database_unavailable
 from questionnaire.web.frames import frame_cache, site_root
 from questionnaire.web.ratelimits import rate_limited
 from questionnaire.web.resultcache import result_data, result_json
 
 bp = Blueprint("sending", __name__)
 bp.add_app_template_filter(spell_reference, "spell_reference")
-log = logging.getLogger(__name__)
 
 # Session keys: the key of the form being filled in, and the last confirmation shown.
 SEND_KEY = "send_key"
@@ -332,23 +330,20 @@ def sent() -> ResponseReturnValue:
 
 @bp.errorhandler(DBAPIError)
 @bp.errorhandler(PoolTimeoutError)
-def database_unavailable(error: Exception) -> ResponseReturnValue:
+def database_unavailable_here(error: Exception) -> ResponseReturnValue:
     """The database is down or overloaded: say so, keep everything, offer a retry.
 
     A retry posts the same form with the same idempotency key, so however often it is
     pressed, one submission is stored.
     """
-    with contextlib.suppress(SQLAlchemyError):
-        db.session.rollback()
-    # The class name only: the error's text could carry the patient's details.
-    log.warning("clinic database unavailable at %s: %s", request.endpoint, type(error).__name__)
+    unavailable = database_unavailable(error)
     sending = request.endpoint == "sending.send" and request.method == "POST"
     page = render_template(
         "sending/unavailable.html",
         sending=sending,
         retry_values=posted_values(request.form) if sending else None,
     )
-    return page, 503, {"Retry-After": "120"}
+    return page, 503, {"Retry-After": str(unavailable.retry_after)}
 
 
 def _render_form(

@@ -25,7 +25,7 @@ from questionnaire.web.api_models import (
     QuestionnaireDocument,
 )
 from questionnaire.web.app import current_ruleset
-from questionnaire.web.errors import retry_after
+from questionnaire.web.errors import DATABASE_ERRORS, database_unavailable, retry_after
 from questionnaire.web.json_body import read_json_object
 from questionnaire.web.openapi import build_openapi
 from questionnaire.web.ratelimits import rate_limited
@@ -118,8 +118,8 @@ def error_response(error: BaseException) -> Response:
         )
     else:
         message = _message_for(code)
-    retry = retry_after(error) if code == 429 else None
-    if retry is not None:
+    retry = retry_after(error)
+    if retry is not None and code == 429:
         message = f"Too many requests from this address. Wait {retry} seconds, then try again."
     body = ErrorBody(error=ErrorDetail(status=code, message=message))
     response = Response(body.model_dump_json(), status=code, mimetype=JSON)
@@ -167,6 +167,8 @@ def register_api_error_handlers(app: Flask) -> None:
 def _api_first(page_handler: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
     def handle(error: Any) -> Any:
         if is_api_path(request.path):
+            if isinstance(error, DATABASE_ERRORS):
+                error = database_unavailable(error)
             return error_response(error)
         if page_handler is None:
             return error

@@ -6,17 +6,27 @@ wraps these handlers after they are registered.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import time
 from dataclasses import dataclass
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import BadRequest, HTTPException
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from werkzeug.exceptions import BadRequest, HTTPException, ServiceUnavailable
 
-from questionnaire.extensions import limiter
+from questionnaire.extensions import db, limiter
 from questionnaire.web.ratelimits import RateLimited
+
+log = logging.getLogger(__name__)
+
+# The database refused, dropped the connection, or had no connection free in time.
+DATABASE_ERRORS = (DBAPIError, PoolTimeoutError)
+DATABASE_RETRY_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,10 @@ ERROR_PAGES: dict[int, ErrorPage] = {
         "Sorry, there is a problem with the service",
         "Try again later. Your saved answers have not been lost.",
     ),
+    503: ErrorPage(
+        "Sorry, this page is not working right now",
+        "Nothing was lost: try again in a few minutes.",
+    ),
 }
 CSRF_PAGE = ErrorPage(
     "Sorry, this form could not be checked",
@@ -66,6 +80,22 @@ class BadInput(BadRequest):
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_error)
+    for error_class in DATABASE_ERRORS:
+        app.register_error_handler(error_class, handle_database_error)
+
+
+def database_unavailable(error: Exception) -> ServiceUnavailable:
+    """The database is down or overloaded: end the request's transaction, log the error's
+    kind, and give the 503 to answer with. Only the kind is logged: the error's text could
+    carry a patient's details."""
+    with contextlib.suppress(SQLAlchemyError):
+        db.session.rollback()
+    log.warning("database unavailable at %s: %s", request.endpoint, type(error).__name__)
+    return ServiceUnavailable(retry_after=DATABASE_RETRY_SECONDS)
+
+
+def handle_database_error(error: Exception) -> tuple[str, int, dict[str, str]]:
+    return handle_http_error(database_unavailable(error))
 
 
 def handle_csrf_error(error: CSRFError) -> tuple[str, int]:
@@ -84,7 +114,7 @@ def handle_http_error(error: HTTPException) -> tuple[str, int, dict[str, str]]:
     valid_methods = getattr(error, "valid_methods", None)
     if code == 405 and valid_methods:
         headers["Allow"] = ", ".join(valid_methods)
-    retry = retry_after(error) if code == 429 else None
+    retry = retry_after(error)
     if retry is not None:
         headers["Retry-After"] = str(retry)
     body, status = _render(code, page)
@@ -92,8 +122,10 @@ def handle_http_error(error: HTTPException) -> tuple[str, int, dict[str, str]]:
 
 
 def retry_after(error: HTTPException) -> int | None:
-    """Whole seconds until the rate limit that refused this request lets it through again;
-    None when the refusal did not come from a rate limit of this app."""
+    """Whole seconds until a request may be tried again: until the rate limit that refused
+    it lets it through, or the wait a 503 names; None for any other error."""
+    if isinstance(error, ServiceUnavailable):
+        return error.retry_after if isinstance(error.retry_after, int) else None
     if isinstance(error, RateLimited):
         return error.wait_seconds
     if not isinstance(error, RateLimitExceeded):

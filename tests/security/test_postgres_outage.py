@@ -12,7 +12,16 @@ from pathlib import Path
 import psycopg
 import pytest
 from flask import Flask
-from harness import PG_HOST, PG_PORT, build_app, postgres_url, seed_clinics
+from harness import (
+    PG_HOST,
+    PG_PORT,
+    STAFF_PASSWORD,
+    Clinics,
+    build_app,
+    postgres_url,
+    seed_clinics,
+    staff_login,
+)
 from patientflow import (
     acknowledged_reference,
     fill_in,
@@ -25,11 +34,13 @@ from psycopg import sql
 from tcpproxy import TcpProxy
 
 from questionnaire.extensions import db
+from questionnaire.web.errors import ERROR_PAGES
 
 pytestmark = pytest.mark.postgres
 
 UNAVAILABLE = "We could not send your answers"
 NOTHING_LOST = "Nothing was lost: try again in a few minutes."
+OUTAGE_PAGE = ERROR_PAGES[503]
 
 
 @pytest.fixture
@@ -43,10 +54,14 @@ def proxy() -> Iterator[TcpProxy]:
 @pytest.fixture
 def app(tmp_path: Path, pg_database: str, proxy: TcpProxy) -> Iterator[Flask]:
     app = build_app(tmp_path, postgres_url(pg_database, port=proxy.port))
-    seed_clinics(app)
     yield app
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture
+def clinics(app: Flask) -> Clinics:
+    return seed_clinics(app)
 
 
 def stored_with_key(database: str, key: str) -> int:
@@ -59,6 +74,7 @@ def stored_with_key(database: str, key: str) -> int:
     return int(row[0])
 
 
+@pytest.mark.usefixtures("clinics")
 @pytest.mark.parametrize("outage", ["during the insert", "before the send"])
 def test_send_during_an_outage_keeps_the_answers_and_the_retry_stores_one(
     app: Flask, proxy: TcpProxy, pg_database: str, outage: str
@@ -104,3 +120,33 @@ def test_send_during_an_outage_keeps_the_answers_and_the_retry_stores_one(
     assert again.status_code == 303
     assert acknowledged_reference(client) == reference
     assert stored_with_key(pg_database, key) == 1
+
+
+def test_staff_pages_during_an_outage_answer_503_then_work_again(
+    app: Flask, clinics: Clinics, proxy: TcpProxy, caplog: pytest.LogCaptureFixture
+) -> None:
+    staff = app.test_client()
+    staff_login(staff, clinics.staff_a)
+    someone = app.test_client()
+    token = hidden_inputs(someone.get("/clinic/login").text)["csrf_token"]
+    sign_in = {"csrf_token": token, "email": clinics.staff_b.email, "password": STAFF_PASSWORD}
+
+    proxy.stop()
+    answers = [
+        staff.get("/clinic/"),
+        staff.get("/clinic/account"),
+        staff.get("/clinic/export.csv"),
+        someone.post("/clinic/login", data=sign_in),
+    ]
+    for answer in answers:
+        page = answer.get_data(as_text=True)
+        assert answer.status_code == 503, answer.request.path
+        assert answer.headers["Retry-After"] == "120"
+        assert OUTAGE_PAGE.title in page and OUTAGE_PAGE.message in page
+        assert "Traceback" not in page
+    logged = [record.getMessage() for record in caplog.records]
+    assert "database unavailable at clinic.index: OperationalError" in logged
+
+    proxy.start()
+    assert staff.get("/clinic/").status_code == 200  # the same session, on a new connection
+    assert someone.post("/clinic/login", data=sign_in).status_code == 302

@@ -8,15 +8,15 @@ PORT   ?= 5000
 # addresses only sealed (questionnaire.clinic.sealing).
 ACCESS_LOG := %(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms
 
-.PHONY: help install run test lint bench check-rules clean
+.PHONY: help install run test lint bench check-rules lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --constraint constraints.txt -e '.[test]'
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the project with its test tools
@@ -51,6 +51,10 @@ bench: $(STAMP)  ## run every benchmark and print its figures
 	$(BIN)/python benchmarks/web_bench.py
 	$(BIN)/python benchmarks/dashboard_bench.py
 	$(BIN)/python benchmarks/send_bench.py
+
+lock: $(STAMP)  ## pin every dependency in constraints.txt again (UPGRADE=1: newest allowed)
+	$(BIN)/pip-compile --quiet --strip-extras --extra test --no-emit-index-url \
+		--no-emit-find-links $(if $(UPGRADE),--upgrade) --output-file constraints.txt pyproject.toml
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

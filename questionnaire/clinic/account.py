@@ -47,6 +47,7 @@ _ACTIVITY = {
     "password_change": "Password changed",
     "sessions_end": "Other sessions signed out",
     "staff_reset": "Sign-in reset by an administrator",
+    "password_confirmed": "Password confirmed for an administrator's task",
 }
 # A failed attempt's audit detail (before any "; locked") says which step failed.
 _FAILURES = {
@@ -56,7 +57,9 @@ _FAILURES = {
     "account locked": "Sign-in refused: the account was locked",
     "account disabled": "Sign-in refused: the account was turned off",
     "bad password on the account page": "Wrong current password on this page",
+    "bad password when confirming": "Wrong password when asked to confirm it",
 }
+ACCOUNT_PAGE_FAILURE = "bad password on the account page"
 LOCKED_OUT = (
     "Your current password was wrong too many times: the account is locked for 15 minutes "
     "and every session of it is signed out."
@@ -112,18 +115,21 @@ def describe_activity(event: AuditEvent) -> str:
     return text
 
 
-def _current_password_error(password: str, field: str) -> FormError | None:
-    """None when ``password`` is the signed-in account's; a wrong one counts as a failure."""
+def current_password_error(
+    password: str, field: str, failure: str = ACCOUNT_PAGE_FAILURE
+) -> FormError | None:
+    """None when ``password`` is the signed-in account's; a wrong one counts as a failed
+    sign-in, audited with ``failure`` (a key of _FAILURES)."""
     if not password:
         return FormError(field, "Enter your current password")
     me = staff()
     if verify_password(me.user.password_hash, password):
         return None
-    record_failure(me.user, "bad password on the account page")
+    record_failure(me.user, failure)
     return FormError(field, "Your current password is not right")
 
 
-def _signed_out_if_locked() -> ResponseReturnValue | None:
+def signed_out_if_locked() -> ResponseReturnValue | None:
     """After a wrong current password: if that locked the account, end all its sessions."""
     me = staff()
     if not is_locked(me.user):
@@ -145,9 +151,9 @@ def change_password() -> ResponseReturnValue:
     me = staff()
     form = read_form(ChangePasswordForm)
     errors: list[FormError] = []
-    current = _current_password_error(form.current_password, "current_password")
+    current = current_password_error(form.current_password, "current_password")
     if current is not None:
-        locked = _signed_out_if_locked()
+        locked = signed_out_if_locked()
         if locked is not None:
             return locked
         errors.append(current)
@@ -191,9 +197,9 @@ def _changed_message(ended: int) -> str:
 def end_other_sessions() -> ResponseReturnValue:
     me = staff()
     form = read_form(EndSessionsForm)
-    error = _current_password_error(form.sessions_password, "sessions_password")
+    error = current_password_error(form.sessions_password, "sessions_password")
     if error is not None:
-        return _signed_out_if_locked() or _page([error], 400)
+        return signed_out_if_locked() or _page([error], 400)
     with writing():
         ended = store.end_staff_sessions(me.id, keep=session_key(me.get_id()))
         write_audit("sessions_end", user_id=me.id, clinic_id=me.clinic_id, detail=f"ended={ended}")

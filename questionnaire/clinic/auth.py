@@ -74,14 +74,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class StaffIdentity:
-    """``current_user`` for staff: the account, and the session token that proved it."""
+    """``current_user`` for staff: the account, the session token that proved it, and when
+    the password was last given in that session."""
 
     is_authenticated = True
     is_anonymous = False
 
-    def __init__(self, user: StaffUser, token: str) -> None:
+    def __init__(self, user: StaffUser, token: str, confirmed_at: datetime | None) -> None:
         self.user = user
         self._token = token
+        self.confirmed_at = confirmed_at
 
     @property
     def is_active(self) -> bool:
@@ -144,7 +146,7 @@ def load_staff(token: str) -> StaffIdentity | None:
     if now - row.last_seen_at >= TOUCH_INTERVAL and _no_pending_writes():
         with writing():
             row.last_seen_at = now
-    return StaffIdentity(user, token)
+    return StaffIdentity(user, token, row.confirmed_at)
 
 
 def session_timed_out(row: StaffSession, now: datetime) -> bool:
@@ -228,7 +230,7 @@ class ChooseForm(StaffForm):
     confirm_password: str = ""
 
 
-def _safe_next(target: str | None) -> str | None:
+def safe_next(target: str | None) -> str | None:
     """Only a path inside the clinic pages may be a redirect target after sign-in."""
     if not target or len(target) > 500:
         return None
@@ -246,7 +248,7 @@ def _safe_next(target: str | None) -> str | None:
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("clinic.index"))
-    next_url = _safe_next(request.values.get("next"))
+    next_url = safe_next(request.values.get("next"))
     if request.method == "GET":
         return render_template("clinic/login.html", form={}, errors=[], next_url=next_url)
     form = read_form(LoginForm)
@@ -557,12 +559,18 @@ def _complete_sign_in(user: StaffUser, next_url: str | None) -> ResponseReturnVa
     now = utcnow()
     with writing():
         db.session.add(
-            StaffSession(id=session_key(token), user_id=user.id, created_at=now, last_seen_at=now)
+            StaffSession(
+                id=session_key(token),
+                user_id=user.id,
+                created_at=now,
+                last_seen_at=now,
+                confirmed_at=now,
+            )
         )
         user.failed_logins = 0
         user.locked_until = None
         write_audit("login_success", user_id=user.id, clinic_id=user.clinic_id)
-    login_user(StaffIdentity(user, token))
+    login_user(StaffIdentity(user, token, now))
     return redirect(next_url or url_for("clinic.index"))
 
 

@@ -5,6 +5,9 @@ their phone.
 Whoever adds or resets an account chooses its first password and gives it to the person;
 the person replaces it with their own at their next sign-in (``password_must_change``), so
 no one else ever knows the password an account is used with.
+
+Each of these tasks needs the administrator's password given in the last 15 minutes
+(``clinic/confirm.py``): a session cookie alone is not enough to hand out access.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from flask_login import current_user
 from questionnaire.clinic import store
 from questionnaire.clinic.audit import write_audit
 from questionnaire.clinic.auth import forbidden, record_refusal, staff
+from questionnaire.clinic.confirm import recent_password_required
 from questionnaire.clinic.forms import FormError, StaffForm, new_password_errors, read_form
 from questionnaire.clinic.models import ROLES, StaffUser, utcnow
 from questionnaire.clinic.passwords import hash_password
@@ -58,6 +62,7 @@ def index() -> ResponseReturnValue:
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@recent_password_required
 def new() -> ResponseReturnValue:
     me = staff()
     if request.method == "GET":
@@ -139,6 +144,7 @@ def _colleague(user_id: int, if_own: str) -> StaffUser | ResponseReturnValue:
 
 
 @bp.route("/<row_id:user_id>/disable", methods=["POST"])
+@recent_password_required
 def disable(user_id: int) -> ResponseReturnValue:
     user = _colleague(user_id, "You cannot turn off your own account. Ask another administrator.")
     if not isinstance(user, StaffUser):
@@ -155,6 +161,7 @@ def disable(user_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/<row_id:user_id>/reset", methods=["GET", "POST"])
+@recent_password_required
 def reset(user_id: int) -> ResponseReturnValue:
     """A new first password and a new sign-in code for someone who lost theirs; it also
     lifts a lockout and signs the account out everywhere."""

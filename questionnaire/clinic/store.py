@@ -239,6 +239,7 @@ SIGN_IN_ACTIONS = (
     "totp_confirmed",
     "password_change",
     "sessions_end",
+    "password_confirmed",
 )
 
 

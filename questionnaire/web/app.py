@@ -31,6 +31,7 @@ BLUEPRINTS: list[str] = [
     "questionnaire.clinic.sending:bp",
     "questionnaire.clinic.auth:bp",
     "questionnaire.clinic.account:bp",
+    "questionnaire.clinic.confirm:bp",
     "questionnaire.clinic.staffaccounts:bp",
     "questionnaire.clinic.dashboard:bp",
 ]

@@ -16,8 +16,12 @@ from types import ModuleType
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import update
 
+from questionnaire.clinic.confirm import CONFIRM_WINDOW
+from questionnaire.clinic.models import StaffSession
 from questionnaire.engine import RuleSet
+from questionnaire.extensions import db
 
 from .conftest import (
     TYPICAL_PATIENT,
@@ -245,3 +249,35 @@ def test_without_javascript_a_password_box_has_no_show_button(
     expect(page.get_by_role("button", name="Show password")).to_have_count(0)
     sign_in_with_password(page, clinic.admin_email, clinic.password)
     wait_for_path(page, "/clinic/login/code")
+
+
+def test_an_administrators_task_asks_for_the_password_after_a_while(
+    new_session: Callable[..., Session], live_server: LiveServer, clinic: ClinicData
+) -> None:
+    page = new_session().page
+    sign_in_with_password(page, clinic.admin_email, clinic.password)
+    wait_for_path(page, "/clinic/login/code")
+    page.locator("#code").fill(helpers.current_code(live_server.app, clinic.admin_email))
+    press(page, "Sign in")
+    wait_for_path(page, "/clinic/")
+    admin = helpers.user_row(live_server.app, clinic.admin_email)
+    with live_server.app.app_context():
+        # As if the password was last given before the confirmation window.
+        db.session.execute(
+            update(StaffSession)
+            .where(StaffSession.user_id == admin.id)
+            .values(confirmed_at=datetime.now(UTC) - CONFIRM_WINDOW - timedelta(minutes=1))
+        )
+        db.session.commit()
+
+    page.goto("/clinic/staff/new")
+    wait_for_path(page, "/clinic/confirm")
+    audit_page(page, "clinic-confirm")
+    press(page, "Confirm and go on")
+    audit_page(page, "clinic-confirm-errors")
+    assert_error_summary_links_to_fields(page)
+
+    page.locator("#password").fill(clinic.password)
+    press(page, "Confirm and go on")
+    wait_for_path(page, "/clinic/staff/new")
+    expect(page.locator("h1")).to_contain_text("Add")

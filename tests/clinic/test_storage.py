@@ -56,7 +56,7 @@ def staff_user_columns() -> set[str]:
     return {column["name"] for column in inspect(db.engine).get_columns("staff_users")}
 
 
-LATEST = "0003_password_must_change"
+LATEST = "0004_session_confirmed_at"
 # Each migration that adds a column to staff_users: the revision before it, the column, a
 # value an account may hold, and what the account holds after going down and up again.
 COLUMN_MIGRATIONS = [
@@ -93,6 +93,36 @@ def test_column_migrations_go_down_and_up_keeping_the_accounts(
     again = db.session.scalar(select(StaffUser))
     assert again is not None
     assert (again.email, getattr(again, column)) == ("nurse@example.org", after)
+
+
+def test_the_session_confirmation_column_goes_down_and_up_keeping_the_sessions(
+    empty_app: Flask,
+) -> None:
+    upgrade()
+    clinic = store.create_clinic("north", "North Spine Clinic")
+    user = store.create_staff_user(
+        clinic.id, "nurse@example.org", "Nurse", "staff", hash_password("x" * 12)
+    )
+    user_id = user.id
+    with writing():
+        db.session.add(
+            StaffSession(
+                id="0" * 64, user_id=user_id, created_at=NOW, last_seen_at=NOW, confirmed_at=NOW
+            )
+        )
+    db.session.remove()
+
+    downgrade(revision="0003_password_must_change")
+    columns = {column["name"] for column in inspect(db.engine).get_columns("staff_sessions")}
+    assert "confirmed_at" not in columns
+    assert db.session.scalar(text("SELECT count(*) FROM staff_sessions")) == 1
+    db.session.remove()
+
+    upgrade()
+    again = db.session.scalar(select(StaffSession))
+    assert again is not None
+    # A session from before the column has to confirm the password at its next admin action.
+    assert (again.user_id, again.confirmed_at) == (user_id, None)
 
 
 def test_migrated_audit_log_refuses_changes(empty_app: Flask) -> None:

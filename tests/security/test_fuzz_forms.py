@@ -324,6 +324,11 @@ STAFF_FORMS = {
         "/clinic/staff/{spare}/disable", lambda s: s.admin, "/clinic/staff", {},
         302, ["staff_disable"],
     ),
+    "confirm password": StaffForm(
+        "/clinic/confirm", lambda s: s.admin, "/clinic/confirm",
+        {"password": STAFF_PASSWORD, "next": "/clinic/staff"}, 302, ["password_confirmed"],
+        frozenset({"login_failure"}),
+    ),
 }  # fmt: skip
 
 
@@ -347,9 +352,10 @@ def test_account_and_list_forms_survive_hostile_input(tmp_path: Path, form_name:
         # password never adds up to a lockout that would end this client's session; and
         # from a spare account that is turned on, so it can be turned off again.
         with site.app.app_context():
+            db.session.execute(update(StaffUser).values(failed_logins=0, locked_until=None))
             user = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
             assert user is not None
-            user.password_hash, user.failed_logins, user.locked_until = original_hash, 0, None
+            user.password_hash = original_hash
             spare_user = db.session.get(StaffUser, spare_id)
             assert spare_user is not None
             spare_user.disabled_at = None
@@ -539,6 +545,7 @@ FORMS: dict[str, Form] = {
     "choose password": ("/clinic/login/new-password", lambda s: s.patient, NEW_PASSWORD),
     "change password": ("/clinic/account/password", lambda s: s.staff, CHANGED_PASSWORD),
     "end other sessions": ("/clinic/account/sessions/end", lambda s: s.staff, OWN_PASSWORD),
+    "confirm password": ("/clinic/confirm", lambda s: s.admin, {"password": STAFF_PASSWORD}),
     "sign out": ("/clinic/logout", lambda s: s.staff, {}),
 }  # fmt: skip
 

@@ -83,6 +83,7 @@ URLS = {
     "clinic_account.index": "/clinic/account",
     "clinic_account.change_password": "/clinic/account/password",
     "clinic_account.end_other_sessions": "/clinic/account/sessions/end",
+    "clinic_confirm.confirm": "/clinic/confirm",
     "clinic.index": "/clinic/",
     "clinic.submission_detail": SUBMISSION,
     "clinic.submission_fhir": SUBMISSION + "/fhir.json",
@@ -151,6 +152,8 @@ TABLE: dict[tuple[str, str], Expectations] = {
                                             (LOGIN,    LOGIN,    400,       400,       400),
     ("clinic_account.end_other_sessions", "POST"):
                                             (LOGIN,    LOGIN,    400,       400,       400),
+    ("clinic_confirm.confirm", "GET"):      (LOGIN,    LOGIN,    200,       200,       200),
+    ("clinic_confirm.confirm", "POST"):     (LOGIN,    LOGIN,    400,       400,       400),
     # Administrators only (403 for other staff).
     ("clinic.audit_log", "GET"):            (LOGIN,    LOGIN,    403,       403,       200),
     ("clinic_staff.index", "GET"):          (LOGIN,    LOGIN,    403,       403,       200),

@@ -579,11 +579,7 @@ def logout() -> ResponseReturnValue:
     if current_user.is_authenticated:
         identity = staff()
         with writing():
-            db.session.execute(
-                update(StaffSession)
-                .where(StaffSession.id == session_key(identity.get_id()))
-                .values(ended_at=utcnow())
-            )
+            store.mark_staff_session(session_key(identity.get_id()), ended_at=utcnow())
             write_audit("logout", user_id=identity.id, clinic_id=identity.clinic_id)
     logout_user()
     session.clear()

@@ -20,15 +20,14 @@ from typing import Any, TypeVar, cast
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import update
 
+from questionnaire.clinic import store
 from questionnaire.clinic.account import current_password_error, signed_out_if_locked
 from questionnaire.clinic.audit import write_audit
 from questionnaire.clinic.auth import require_staff, safe_next, session_key, staff
 from questionnaire.clinic.forms import StaffForm, read_form
-from questionnaire.clinic.models import StaffSession, utcnow
+from questionnaire.clinic.models import utcnow
 from questionnaire.clinic.transactions import writing
-from questionnaire.extensions import db
 from questionnaire.web.ratelimits import rate_limited
 
 bp = Blueprint("clinic_confirm", __name__, url_prefix="/clinic/confirm")
@@ -88,10 +87,6 @@ def confirm() -> ResponseReturnValue:
         return render_template("clinic/confirm.html", back=back, errors=[error]), 400
     me = staff()
     with writing():
-        db.session.execute(
-            update(StaffSession)
-            .where(StaffSession.id == session_key(me.get_id()))
-            .values(confirmed_at=utcnow())
-        )
+        store.mark_staff_session(session_key(me.get_id()), confirmed_at=utcnow())
         write_audit("password_confirmed", user_id=me.id, clinic_id=me.clinic_id)
     return redirect(back or url_for("clinic.index"))

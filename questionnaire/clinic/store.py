@@ -261,6 +261,12 @@ def sign_in_activity(
     )
 
 
+def mark_staff_session(session_id: str, **values: Any) -> None:
+    """Set columns of one staff session (``ended_at``, ``confirmed_at``), by its id: the
+    sha256 of its token. Joins the caller's ``writing()``."""
+    db.session.execute(update(StaffSession).where(StaffSession.id == session_id).values(**values))
+
+
 def end_staff_sessions(user_id: int, *, keep: str | None = None) -> int:
     """End the account's sessions, all of them or all but the one with id ``keep``; every
     copy of their cookies stops working at once. Gives how many ended. Joins the caller's

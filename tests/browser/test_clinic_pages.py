@@ -30,7 +30,6 @@ from .conftest import (
     assert_error_summary_links_to_fields,
     audit_page,
     complete_questionnaire,
-    path_of,
     wait_for_path,
 )
 
@@ -121,11 +120,15 @@ def test_patient_sends_the_sheet_to_the_clinic(
     audit_page(page, "send-done")
 
 
-def sign_in_with_password(page: Page, email: str, password: str) -> None:
+def sign_in_with_password(
+    page: Page, email: str, password: str, next_step: str = "/clinic/login/code"
+) -> None:
+    """The password step of signing in, ending on ``next_step``."""
     page.goto("/clinic/login")
     page.locator("#email").fill(email)
     page.locator("#password").fill(password)
     press(page, "Continue")
+    wait_for_path(page, next_step)
 
 
 def test_staff_sign_in_dashboard_and_submission(
@@ -141,7 +144,6 @@ def test_staff_sign_in_dashboard_and_submission(
     assert_error_summary_links_to_fields(page)
 
     sign_in_with_password(page, clinic.admin_email, clinic.password)
-    wait_for_path(page, "/clinic/login/code")
     audit_page(page, "clinic-login-code")
 
     page.locator("#code").fill("12 34")
@@ -188,9 +190,7 @@ def test_first_sign_in_sets_up_the_code_then_chooses_a_password(
     new_session: Callable[..., Session], live_server: LiveServer, clinic: ClinicData
 ) -> None:
     page = new_session().page
-    sign_in_with_password(page, clinic.newcomer_email, clinic.password)
-    wait_for_path(page, "/clinic/totp/setup")
-    assert path_of(page) == "/clinic/totp/setup"
+    sign_in_with_password(page, clinic.newcomer_email, clinic.password, "/clinic/totp/setup")
     expect(page.locator("img")).to_have_count(1)
     audit_page(page, "clinic-totp-setup")
 
@@ -248,7 +248,6 @@ def test_without_javascript_a_password_box_has_no_show_button(
     expect(page.locator("#password")).to_have_attribute("type", "password")
     expect(page.get_by_role("button", name="Show password")).to_have_count(0)
     sign_in_with_password(page, clinic.admin_email, clinic.password)
-    wait_for_path(page, "/clinic/login/code")
 
 
 def test_an_administrators_task_asks_for_the_password_after_a_while(
@@ -256,7 +255,6 @@ def test_an_administrators_task_asks_for_the_password_after_a_while(
 ) -> None:
     page = new_session().page
     sign_in_with_password(page, clinic.admin_email, clinic.password)
-    wait_for_path(page, "/clinic/login/code")
     page.locator("#code").fill(helpers.current_code(live_server.app, clinic.admin_email))
     press(page, "Sign in")
     wait_for_path(page, "/clinic/")

@@ -48,6 +48,7 @@ _ACTIVITY = {
     "sessions_end": "Other sessions signed out",
     "staff_reset": "Sign-in reset by an administrator",
     "password_confirmed": "Password confirmed for an administrator's task",
+    "totp_changed": "Sign-in code moved to a new phone",
 }
 # A failed attempt's audit detail (before any "; locked") says which step failed.
 _FAILURES = {
@@ -58,6 +59,7 @@ _FAILURES = {
     "account disabled": "Sign-in refused: the account was turned off",
     "bad password on the account page": "Wrong current password on this page",
     "bad password when confirming": "Wrong password when asked to confirm it",
+    "bad code on the account page": "Wrong code from your phone on this page",
 }
 ACCOUNT_PAGE_FAILURE = "bad password on the account page"
 LOCKED_OUT = (
@@ -78,10 +80,10 @@ class EndSessionsForm(StaffForm):
 
 @bp.route("")
 def index() -> ResponseReturnValue:
-    return _page([])
+    return account_page([])
 
 
-def _page(errors: list[FormError], status: int = 200) -> ResponseReturnValue:
+def account_page(errors: list[FormError], status: int = 200) -> ResponseReturnValue:
     me = staff()
     now = utcnow()
     sessions = [
@@ -129,6 +131,15 @@ def current_password_error(
     return FormError(field, "Your current password is not right")
 
 
+def refused_for_password(password: str, field: str) -> ResponseReturnValue | None:
+    """None when ``password`` is the signed-in account's; else the answer to give: this page
+    with the error, or signed out when that failure locked the account."""
+    error = current_password_error(password, field)
+    if error is None:
+        return None
+    return signed_out_if_locked() or account_page([error], 400)
+
+
 def signed_out_if_locked() -> ResponseReturnValue | None:
     """After a wrong current password: if that locked the account, end all its sessions."""
     me = staff()
@@ -168,7 +179,7 @@ def change_password() -> ResponseReturnValue:
     if not errors and form.new_password == form.current_password:
         errors.append(FormError("new_password", "Choose a new password, not your current one"))
     if errors:
-        return _page(errors, 400)
+        return account_page(errors, 400)
     # Hashed before the write begins: hashing is slow, and other writers wait on the lock.
     password_hash = hash_password(form.new_password)
     with writing():
@@ -197,9 +208,9 @@ def _changed_message(ended: int) -> str:
 def end_other_sessions() -> ResponseReturnValue:
     me = staff()
     form = read_form(EndSessionsForm)
-    error = current_password_error(form.sessions_password, "sessions_password")
-    if error is not None:
-        return signed_out_if_locked() or _page([error], 400)
+    refused = refused_for_password(form.sessions_password, "sessions_password")
+    if refused is not None:
+        return refused
     with writing():
         ended = store.end_staff_sessions(me.id, keep=session_key(me.get_id()))
         write_audit("sessions_end", user_id=me.id, clinic_id=me.clinic_id, detail=f"ended={ended}")

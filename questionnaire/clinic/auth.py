@@ -378,11 +378,11 @@ def _restart_sign_in(message: str) -> ResponseReturnValue:
     return redirect(url_for("clinic_auth.login"))
 
 
-def _clean_code(raw: str) -> str:
+def clean_code(raw: str) -> str:
     return "".join(raw.split()).replace("-", "")
 
 
-def _code_error(code: str) -> str | None:
+def code_error(code: str) -> str | None:
     if not code:
         return "Enter the 6-digit code from your authenticator app"
     if len(code) != 6 or not code.isdigit():
@@ -395,7 +395,7 @@ def totp_time() -> float:
     return time.time()
 
 
-def _matched_step(secret: str, code: str) -> int | None:
+def matched_step(secret: str, code: str) -> int | None:
     """The time step whose code is ``code``, within the valid window around now, or None.
 
     Every step in the window is compared, each in constant time, as ``TOTP.verify`` does; if
@@ -413,14 +413,14 @@ def _matched_step(secret: str, code: str) -> int | None:
 CodeOutcome = Literal["accepted", "wrong", "used"]
 
 
-def _use_code(user: StaffUser, secret: str, code: str) -> CodeOutcome:
+def use_code(user: StaffUser, secret: str, code: str) -> CodeOutcome:
     """Accept ``code`` if it is right and of a later time step than the last code accepted.
 
     "used" is a right code whose step, or a later one, was accepted before: a replay, or the
     same code sent twice at once. The step is claimed by one conditional UPDATE, so of two
     requests with the same code only one changes the row. Joins the caller's ``writing()``.
     """
-    step = _matched_step(secret, code)
+    step = matched_step(secret, code)
     if step is None:
         return "wrong"
     with writing():
@@ -451,12 +451,12 @@ def login_code() -> ResponseReturnValue:
         return redirect(url_for("clinic_auth.totp_setup"))
     if request.method == "GET":
         return render_template("clinic/login_code.html", errors=[])
-    code = _clean_code(read_form(CodeForm).code)
-    problem = _code_error(code)
+    code = clean_code(read_form(CodeForm).code)
+    problem = code_error(code)
     if problem is not None:
         return render_template("clinic/login_code.html", errors=[FormError("code", problem)]), 400
     # A code used before gets the answer a wrong code gets, and counts as a failure too.
-    outcome = _use_code(user, user.totp_secret, code)
+    outcome = use_code(user, user.totp_secret, code)
     if outcome == "accepted":
         return _codes_passed(user, next_url)
     record_failure(user, _failure_detail(outcome))
@@ -483,11 +483,11 @@ def totp_setup() -> ResponseReturnValue:
     assert secret is not None
     errors: list[FormError] = []
     if request.method == "POST":
-        code = _clean_code(read_form(CodeForm).code)
-        problem = _code_error(code)
+        code = clean_code(read_form(CodeForm).code)
+        problem = code_error(code)
         if problem is None:
             with writing():
-                outcome = _use_code(user, secret, code)
+                outcome = use_code(user, secret, code)
                 if outcome == "accepted":
                     user.totp_confirmed_at = utcnow()
                     write_audit("totp_confirmed", user_id=user.id, clinic_id=user.clinic_id)
@@ -498,14 +498,8 @@ def totp_setup() -> ResponseReturnValue:
                 return _restart_sign_in(NOT_RECOGNISED)
             problem = "That code is not right. Enter the code your app shows now"
         errors.append(FormError("code", problem))
-    uri = pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=TOTP_ISSUER)
     return (
-        render_template(
-            "clinic/totp_setup.html",
-            errors=errors,
-            qr_data_uri=qr_code_data_uri(uri),
-            secret_groups=[secret[i : i + 4] for i in range(0, len(secret), 4)],
-        ),
+        render_template("clinic/totp_setup.html", errors=errors, **totp_key(secret, user.email)),
         400 if errors else 200,
     )
 
@@ -543,6 +537,16 @@ def choose_password() -> ResponseReturnValue:
             "password_change", user_id=user.id, clinic_id=user.clinic_id, detail="first sign-in"
         )
     return _complete_sign_in(user, next_url)
+
+
+def totp_key(secret: str, email: str) -> dict[str, Any]:
+    """What a page shows to put ``secret`` in an authenticator app (templates/clinic/
+    _totp_key.html): its QR code, and the key in groups of four for typing instead."""
+    uri = pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=TOTP_ISSUER)
+    return {
+        "qr_data_uri": qr_code_data_uri(uri),
+        "secret_groups": [secret[i : i + 4] for i in range(0, len(secret), 4)],
+    }
 
 
 def qr_code_data_uri(text: str) -> str:

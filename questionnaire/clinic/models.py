@@ -96,6 +96,9 @@ class StaffUser(db.Model):  # type: ignore[name-defined]
     totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # The time step (unix time // 30) of the last code accepted: each code works only once.
     totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # A secret for a new phone, between the person asking for it and confirming a code from
+    # it (clinic/newphone.py); the codes of totp_secret work until then.
+    totp_new_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # Set when someone else chose the password (an administrator, an operator's command):
     # the person chooses their own at their next sign-in, before any clinic page opens.
     password_must_change: Mapped[bool] = mapped_column(

@@ -240,6 +240,7 @@ SIGN_IN_ACTIONS = (
     "password_change",
     "sessions_end",
     "password_confirmed",
+    "totp_changed",
 )
 
 

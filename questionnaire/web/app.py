@@ -32,6 +32,7 @@ BLUEPRINTS: list[str] = [
     "questionnaire.clinic.auth:bp",
     "questionnaire.clinic.account:bp",
     "questionnaire.clinic.confirm:bp",
+    "questionnaire.clinic.newphone:bp",
     "questionnaire.clinic.staffaccounts:bp",
     "questionnaire.clinic.dashboard:bp",
 ]

@@ -14,10 +14,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 
+import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import update
 
+from questionnaire.clinic import auth
 from questionnaire.clinic.confirm import CONFIRM_WINDOW
 from questionnaire.clinic.models import StaffSession
 from questionnaire.engine import RuleSet
@@ -279,3 +281,33 @@ def test_an_administrators_task_asks_for_the_password_after_a_while(
     press(page, "Confirm and go on")
     wait_for_path(page, "/clinic/staff/new")
     expect(page.locator("h1")).to_contain_text("Add")
+
+
+def test_the_sign_in_code_moves_to_a_new_phone(
+    new_session: Callable[..., Session], live_server: LiveServer, clinic: ClinicData
+) -> None:
+    app = live_server.app
+    page = new_session().page
+    sign_in_with_password(page, clinic.admin_email, clinic.password)
+    page.locator("#code").fill(helpers.current_code(app, clinic.admin_email))
+    press(page, "Sign in")
+    wait_for_path(page, "/clinic/")
+
+    page.goto("/clinic/account")
+    page.locator("#code_password").fill(clinic.password)
+    page.locator("#code").fill(helpers.current_code(app, clinic.admin_email))
+    press(page, "Set up a new phone")
+    wait_for_path(page, "/clinic/account/code/new")
+    expect(page.locator("img")).to_have_count(1)
+    audit_page(page, "clinic-new-phone")
+    press(page, "Use the new phone from now on")
+    audit_page(page, "clinic-new-phone-errors")
+    assert_error_summary_links_to_fields(page)
+
+    new_secret = helpers.user_row(app, clinic.admin_email).totp_new_secret
+    step = int(auth.totp_time()) // helpers.TOTP_STEP_SECONDS
+    page.locator("#code").fill(pyotp.TOTP(new_secret).generate_otp(step))
+    press(page, "Use the new phone from now on")
+    wait_for_path(page, "/clinic/account")
+    expect(page.get_by_role("status")).to_contain_text("Your sign-in code is now on your new phone")
+    assert helpers.user_row(app, clinic.admin_email).totp_secret == new_secret

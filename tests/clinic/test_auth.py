@@ -495,14 +495,14 @@ def test_one_code_sent_twice_at_once_signs_in_once(
 
     # Both requests have found the code right before either records it.
     both_checked = threading.Barrier(2, timeout=30)
-    matched_step = auth._matched_step
+    matched_step = auth.matched_step
 
     def matched_step_together(secret: str, typed: str) -> int | None:
         step = matched_step(secret, typed)
         both_checked.wait()
         return step
 
-    monkeypatch.setattr(auth, "_matched_step", matched_step_together)
+    monkeypatch.setattr(auth, "matched_step", matched_step_together)
     statuses: list[int] = []
 
     def send(browser: FlaskClient, token: str) -> None:

@@ -56,12 +56,13 @@ def staff_user_columns() -> set[str]:
     return {column["name"] for column in inspect(db.engine).get_columns("staff_users")}
 
 
-LATEST = "0004_session_confirmed_at"
+LATEST = "0005_totp_new_secret"
 # Each migration that adds a column to staff_users: the revision before it, the column, a
 # value an account may hold, and what the account holds after going down and up again.
 COLUMN_MIGRATIONS = [
     ("0001_initial", "totp_last_step", 59_000_000, None),
     ("0002_totp_last_step", "password_must_change", True, False),
+    ("0004_session_confirmed_at", "totp_new_secret", "JBSWY3DPEHPK3PXP", None),
 ]
 
 

@@ -49,6 +49,7 @@ LOGIN = Redirect("/clinic/login")
 DASHBOARD = Redirect("/clinic/")
 START = Redirect("/")
 STAFF_LIST = Redirect("/clinic/staff")
+ACCOUNT = Redirect("/clinic/account")
 DETAIL = Redirect(SUBMISSION)
 FIRST = Redirect(FIRST_PAGE)
 SECOND = Redirect(SECOND_PAGE)
@@ -84,6 +85,8 @@ URLS = {
     "clinic_account.change_password": "/clinic/account/password",
     "clinic_account.end_other_sessions": "/clinic/account/sessions/end",
     "clinic_confirm.confirm": "/clinic/confirm",
+    "clinic_new_phone.start": "/clinic/account/code",
+    "clinic_new_phone.new_phone": "/clinic/account/code/new",
     "clinic.index": "/clinic/",
     "clinic.submission_detail": SUBMISSION,
     "clinic.submission_fhir": SUBMISSION + "/fhir.json",
@@ -154,6 +157,10 @@ TABLE: dict[tuple[str, str], Expectations] = {
                                             (LOGIN,    LOGIN,    400,       400,       400),
     ("clinic_confirm.confirm", "GET"):      (LOGIN,    LOGIN,    200,       200,       200),
     ("clinic_confirm.confirm", "POST"):     (LOGIN,    LOGIN,    400,       400,       400),
+    # Moving the sign-in code to a new phone: the new phone's page needs the first step done.
+    ("clinic_new_phone.start", "POST"):     (LOGIN,    LOGIN,    400,       400,       400),
+    ("clinic_new_phone.new_phone", "GET"):  (LOGIN,    LOGIN,    ACCOUNT,   ACCOUNT,   ACCOUNT),
+    ("clinic_new_phone.new_phone", "POST"): (LOGIN,    LOGIN,    ACCOUNT,   ACCOUNT,   ACCOUNT),
     # Administrators only (403 for other staff).
     ("clinic.audit_log", "GET"):            (LOGIN,    LOGIN,    403,       403,       200),
     ("clinic_staff.index", "GET"):          (LOGIN,    LOGIN,    403,       403,       200),

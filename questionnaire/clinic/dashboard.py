@@ -2,6 +2,8 @@
 
 Every query is scoped by the signed-in staff member's clinic; an id from the URL alone never
 reaches another clinic's rows, and a row of another clinic answers 404 like a missing one.
+Each page that shows patients' data writes an audit row: a list page (the ids it showed), a
+submission, an export, the audit log itself.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ bp = Blueprint("clinic", __name__, url_prefix="/clinic")
 bp.before_request(require_staff)
 
 PAGE_SIZE = 50
+# Characters of a list_view audit row's detail left for the ids shown (the column holds 500).
+LIST_IDS_ROOM = 400
 AUDIT_PAGE_SIZE = 100
 EXPORT_BATCH = store.MAX_PAGE_SIZE
 
@@ -283,6 +287,7 @@ def index() -> ResponseReturnValue:
             return bad_cursor(name)
     page = list_page(me.clinic_id, parsed.filters, cursors["after"], cursors["before"])
     total = store.count_submissions(me.clinic_id, parsed.filters)
+    _audit_list_view(page, parsed.filters)
     return render_template(
         "clinic/index.html",
         errors=[],
@@ -418,14 +423,31 @@ def _reviewer_names(clinic_id: int) -> dict[int, str]:
     return {user.id: user.display_name for user in store.list_staff_users(clinic_id)}
 
 
+def _filter_names(filters: store.SubmissionFilters) -> str:
+    # The search text can be a patient's name, so only the names of the filters used are kept.
+    used = [name for name, value in filters.model_dump().items() if value not in (None, False)]
+    return ",".join(used) or "none"
+
+
 def _audit_export(action: str, filters: store.SubmissionFilters) -> None:
     me = staff()
     count = store.count_submissions(me.clinic_id, filters)
-    used = [name for name, value in filters.model_dump().items() if value not in (None, False)]
-    # The search text can be a patient's name, so only the filter names are kept.
-    detail = f"rows={count}; filters={','.join(used) or 'none'}"
+    detail = f"rows={count}; filters={_filter_names(filters)}"
     with writing():
         write_audit(action, user_id=me.id, clinic_id=me.clinic_id, detail=detail)
+
+
+def _audit_list_view(page: ListPage, filters: store.SubmissionFilters) -> None:
+    """A list page shows patients' names and flags: record which submissions it showed
+    (their ids, or the newest and oldest when the list of ids would not fit)."""
+    me = staff()
+    ids = [str(item.id) for item in page.items]
+    shown = ",".join(ids)
+    if len(shown) > LIST_IDS_ROOM:
+        shown = f"{ids[0]}..{ids[-1]}"
+    detail = f"shown={len(ids)}; filters={_filter_names(filters)}; ids={shown or 'none'}"
+    with writing():
+        write_audit("list_view", user_id=me.id, clinic_id=me.clinic_id, detail=detail)
 
 
 def _download_name(extension: str) -> str:

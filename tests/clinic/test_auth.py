@@ -100,8 +100,11 @@ def test_sign_in_and_out(app: Flask, client: FlaskClient, nurse: Account) -> Non
     assert not is_signed_in(client)
     (row,) = sessions_of(app, nurse.id)
     assert row.ended_at is not None
-    assert [r.action for r in audit_rows(app) if r.user_id == nurse.id][-2:] == [
+    # Between the two, the list was opened twice (to check, then to read the sign-out form).
+    assert [r.action for r in audit_rows(app) if r.user_id == nurse.id][-4:] == [
         "login_success",
+        "list_view",
+        "list_view",
         "logout",
     ]
 

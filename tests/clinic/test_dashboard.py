@@ -314,6 +314,60 @@ def test_viewing_a_submission_is_audited(
         )
 
 
+def list_views(app: Flask) -> list[tuple[int | None, str | None]]:
+    with app.app_context():
+        rows = db.session.scalars(
+            db.select(AuditEvent).where(AuditEvent.action == "list_view").order_by(AuditEvent.id)
+        )
+        return [(row.user_id, row.detail) for row in rows]
+
+
+def test_viewing_the_list_is_audited_with_the_ids_shown_and_no_search_text(
+    app: Flask, signed_in: FlaskClient, clinic_id: int, nurse: Account
+) -> None:
+    older = make_submission(app, clinic_id, name="Ada Lovelace", created_at=BASE_TIME)
+    newer = make_submission(
+        app, clinic_id, name="Grace Hopper", created_at=BASE_TIME + timedelta(hours=1)
+    )
+    signed_in.get("/clinic/")
+    signed_in.get(search_address(signed_in, q="Ada"))
+    signed_in.get("/clinic/?urgent=1")
+
+    everything = (nurse.id, f"shown=2; filters=none; ids={newer},{older}")
+    assert list_views(app) == [
+        everything,
+        everything,  # the search form is read from the list, as a person does
+        (nurse.id, f"shown=1; filters=q; ids={older}"),
+        (nurse.id, "shown=0; filters=urgent; ids=none"),
+    ]
+    # A refused filter shows no list, and records none.
+    assert signed_in.get("/clinic/?from=yesterday").status_code == 400
+    assert len(list_views(app)) == 4
+
+
+def test_a_page_of_ids_too_long_to_keep_is_recorded_by_its_newest_and_oldest(
+    app: Flask, signed_in: FlaskClient, clinic_id: int
+) -> None:
+    ids = [
+        make_submission(app, clinic_id, created_at=BASE_TIME + timedelta(minutes=n))
+        for n in range(PAGE_SIZE)
+    ]
+    with app.app_context():
+        # Ids as long as a busy clinic's, years on: 50 of them would not fit in the row.
+        for number, submission_id in enumerate(ids):
+            db.session.execute(
+                db.update(Submission)
+                .where(Submission.id == submission_id)
+                .values(id=1_000_000_000 + number)
+            )
+        db.session.commit()
+
+    signed_in.get("/clinic/")
+
+    ((_, detail),) = list_views(app)
+    assert detail == f"shown={PAGE_SIZE}; filters=none; ids=1000000049..1000000000"
+
+
 def test_a_missing_submission_is_404(signed_in: FlaskClient) -> None:
     response = signed_in.get("/clinic/submissions/999")
     assert response.status_code == 404

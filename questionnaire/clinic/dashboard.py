@@ -287,8 +287,7 @@ def index() -> ResponseReturnValue:
             return bad_cursor(name)
     page = list_page(me.clinic_id, parsed.filters, cursors["after"], cursors["before"])
     total = store.count_submissions(me.clinic_id, parsed.filters)
-    _audit_list_view(page, parsed.filters)
-    return render_template(
+    html = render_template(
         "clinic/index.html",
         errors=[],
         shown=parsed.shown,
@@ -297,6 +296,10 @@ def index() -> ResponseReturnValue:
         flag_labels=FLAG_LABELS,
         links=address_args(parsed.shown),
     )
+    # After drawing the page: the audit row's commit expires the loaded rows, and drawing
+    # them after it would load each one again, a query per row.
+    _audit_list_view(page, parsed.filters)
+    return html
 
 
 # --- one submission ---------------------------------------------------------------------------

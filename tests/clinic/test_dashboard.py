@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 from html import unescape
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pytest
@@ -19,6 +20,7 @@ from helpers import (
     search_address,
     submission_row,
 )
+from sqlalchemy import event
 
 from questionnaire.clinic.dashboard import PAGE_SIZE, decode_cursor, encode_cursor
 from questionnaire.clinic.models import AuditEvent, Submission
@@ -343,6 +345,35 @@ def test_viewing_the_list_is_audited_with_the_ids_shown_and_no_search_text(
     # A refused filter shows no list, and records none.
     assert signed_in.get("/clinic/?from=yesterday").status_code == 400
     assert len(list_views(app)) == 4
+
+
+def statements_of_one_list_page(app: Flask, client: FlaskClient) -> list[str]:
+    with app.app_context():
+        engine = db.engine
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        assert client.get("/clinic/").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    return seen
+
+
+def test_the_statements_of_a_list_page_do_not_grow_with_its_rows(
+    app: Flask, signed_in: FlaskClient, clinic_id: int
+) -> None:
+    """Each row is drawn from what the list query loaded: none is loaded again one by one
+    (as happened when the audit row's commit expired them before the page was drawn)."""
+    make_submission(app, clinic_id)
+    few = statements_of_one_list_page(app, signed_in)
+    for _ in range(20):
+        make_submission(app, clinic_id)
+    many = statements_of_one_list_page(app, signed_in)
+    assert len(many) == len(few), "\n".join(many)
 
 
 def test_a_page_of_ids_too_long_to_keep_is_recorded_by_its_newest_and_oldest(

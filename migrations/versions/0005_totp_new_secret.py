@@ -1,5 +1,6 @@
-"""Staff users' ``totp_new_secret``: the secret for a new phone while a person moves their
-sign-in code to it. Existing accounts have none.
+"""Staff users' ``totp_new_secret`` and ``totp_new_session``: the secret for a new phone
+while a person moves their sign-in code to it, and the session that asked for it. Existing
+accounts have neither.
 
 A plain ALTER TABLE, as in 0002 to 0004.
 
@@ -19,7 +20,9 @@ depends_on = None
 
 def upgrade() -> None:
     op.add_column("staff_users", sa.Column("totp_new_secret", sa.String(length=64), nullable=True))
+    op.add_column("staff_users", sa.Column("totp_new_session", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("staff_users", "totp_new_session")
     op.drop_column("staff_users", "totp_new_secret")

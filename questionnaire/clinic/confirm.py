@@ -88,5 +88,8 @@ def confirm() -> ResponseReturnValue:
     me = staff()
     with writing():
         store.mark_staff_session(session_key(me.get_id()), confirmed_at=utcnow())
+        # A new phone under way needs the current phone too: the password alone must not
+        # give it more time (clinic/newphone.py).
+        me.user.drop_new_phone()
         write_audit("password_confirmed", user_id=me.id, clinic_id=me.clinic_id)
     return redirect(back or url_for("clinic.index"))

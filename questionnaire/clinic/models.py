@@ -97,8 +97,10 @@ class StaffUser(db.Model):  # type: ignore[name-defined]
     # The time step (unix time // 30) of the last code accepted: each code works only once.
     totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # A secret for a new phone, between the person asking for it and confirming a code from
-    # it (clinic/newphone.py); the codes of totp_secret work until then.
+    # it (clinic/newphone.py), and the staff session that asked: only that session, within
+    # 15 minutes, can confirm it. The codes of totp_secret work until then.
     totp_new_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    totp_new_session: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # Set when someone else chose the password (an administrator, an operator's command):
     # the person chooses their own at their next sign-in, before any clinic page opens.
     password_must_change: Mapped[bool] = mapped_column(
@@ -108,6 +110,11 @@ class StaffUser(db.Model):  # type: ignore[name-defined]
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    def drop_new_phone(self) -> None:
+        """Forget a new phone under way: its secret and the session that asked for it."""
+        self.totp_new_secret = None
+        self.totp_new_session = None
 
     __table_args__ = (
         UniqueConstraint("email", name="uq_staff_users_email"),

@@ -4,8 +4,10 @@ The person gives their password and a code from the phone they have now: both fa
 a browser left signed in is not enough. A new secret is then kept aside
 (``totp_new_secret``) and shown as a QR code; the current phone's codes keep working until a
 code from the new phone is confirmed, which puts the new secret in their place. The new
-phone must be confirmed within ``CONFIRM_WINDOW`` of giving the password; after that the
-person starts again.
+phone must be confirmed in the same session, within ``CONFIRM_WINDOW`` of giving both
+factors; after that the person starts again. Giving only the password again (before an
+administrator's task, ``clinic/confirm.py``) drops a new phone under way, so a session
+cannot stretch the window without the current phone.
 
 A wrong password or a wrong code from the current phone counts as a failed sign-in; the
 fifth in a row locks the account and ends all its sessions. A wrong code from the new phone
@@ -77,9 +79,11 @@ def start() -> ResponseReturnValue:
         problem = WRONG_CODE
     if problem is not None:
         return account_page([FormError("code", problem)], 400)
+    this_session = session_key(me.get_id())
     with writing():
         me.user.totp_new_secret = pyotp.random_base32()
-        store.mark_staff_session(session_key(me.get_id()), confirmed_at=utcnow())
+        me.user.totp_new_session = this_session
+        store.mark_staff_session(this_session, confirmed_at=utcnow())
     return redirect(url_for("clinic_new_phone.new_phone"))
 
 
@@ -90,11 +94,12 @@ def new_phone() -> ResponseReturnValue:
     me = staff()
     user = me.user
     secret = user.totp_new_secret
-    if secret is None:
+    if secret is None or user.totp_new_session != session_key(me.get_id()):
+        # None under way, or one asked for in another session: that one alone may see it.
         return redirect(url_for("clinic_account.index"))
     if not recently_confirmed():
         with writing():
-            user.totp_new_secret = None
+            user.drop_new_phone()
         flash(START_AGAIN, "info")
         return redirect(url_for("clinic_account.index", _anchor="sign-in-code"))
     errors: list[FormError] = []
@@ -105,7 +110,7 @@ def new_phone() -> ResponseReturnValue:
         if step is not None:
             with writing():
                 user.totp_secret = secret
-                user.totp_new_secret = None
+                user.drop_new_phone()
                 user.totp_confirmed_at = utcnow()
                 # The new phone's code cannot be used again to sign in.
                 user.totp_last_step = max(step, user.totp_last_step or 0)

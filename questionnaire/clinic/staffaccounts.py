@@ -185,7 +185,7 @@ def reset(user_id: int) -> ResponseReturnValue:
         user.password_hash = password_hash
         user.password_must_change = True
         user.totp_secret = None
-        user.totp_new_secret = None
+        user.drop_new_phone()
         user.totp_confirmed_at = None
         user.totp_last_step = None
         user.failed_logins = 0

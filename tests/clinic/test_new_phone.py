@@ -194,3 +194,35 @@ def test_an_administrators_reset_drops_a_new_phone_half_set_up(
     assert reset.status_code == 302
     account = user_row(app, nurse.email)
     assert (account.totp_secret, account.totp_new_secret) == (None, None)
+
+
+def test_only_the_session_that_asked_can_see_and_confirm_the_new_phone(
+    app: Flask, client: FlaskClient, nurse: Account
+) -> None:
+    signed_in_and_started(app, client, nurse)
+    other = app.test_client()
+    login(other, nurse.email, nurse.password)  # both factors, minutes ago, elsewhere
+    code = new_phone_code(app, nurse.email)
+
+    assert other.get(NEW_PHONE).headers["Location"] == "/clinic/account"
+    posted = other.post(NEW_PHONE, data={"csrf_token": csrf_token(other, "/clinic/"), "code": code})
+
+    assert posted.headers["Location"] == "/clinic/account"
+    assert user_row(app, nurse.email).totp_secret == nurse.totp_secret
+    assert confirm_new(client, code).status_code == 302  # the session that asked still can
+    assert user_row(app, nurse.email).totp_secret != nurse.totp_secret
+
+
+def test_giving_only_the_password_again_drops_a_new_phone_under_way(
+    app: Flask, client: FlaskClient, nurse: Account
+) -> None:
+    signed_in_and_started(app, client, nurse)
+    token = csrf_token(client, "/clinic/confirm")
+    confirmed = client.post(
+        "/clinic/confirm", data={"csrf_token": token, "password": nurse.password}
+    )
+    assert confirmed.status_code == 302
+
+    assert client.get(NEW_PHONE).headers["Location"] == "/clinic/account"
+    account = user_row(app, nurse.email)
+    assert (account.totp_new_secret, account.totp_new_session) == (None, None)

@@ -63,6 +63,7 @@ COLUMN_MIGRATIONS = [
     ("0001_initial", "totp_last_step", 59_000_000, None),
     ("0002_totp_last_step", "password_must_change", True, False),
     ("0004_session_confirmed_at", "totp_new_secret", "JBSWY3DPEHPK3PXP", None),
+    ("0004_session_confirmed_at", "totp_new_session", "0" * 64, None),
 ]
 
 

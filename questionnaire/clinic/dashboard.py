@@ -48,6 +48,8 @@ bp = Blueprint("clinic", __name__, url_prefix="/clinic")
 bp.before_request(require_staff)
 
 PAGE_SIZE = 50
+# A list counts its matches up to this many; past it the page says "more than".
+COUNT_LIMIT = 10_000
 # Characters of a list_view audit row's detail left for the ids shown (the column holds 500).
 LIST_IDS_ROOM = 400
 AUDIT_PAGE_SIZE = 100
@@ -286,13 +288,14 @@ def index() -> ResponseReturnValue:
         except BadCursor:
             return bad_cursor(name)
     page = list_page(me.clinic_id, parsed.filters, cursors["after"], cursors["before"])
-    total = store.count_submissions(me.clinic_id, parsed.filters)
+    total = store.count_submissions(me.clinic_id, parsed.filters, at_most=COUNT_LIMIT)
     html = render_template(
         "clinic/index.html",
         errors=[],
         shown=parsed.shown,
         page=page,
         total=total,
+        count_limit=COUNT_LIMIT,
         flag_labels=FLAG_LABELS,
         links=address_args(parsed.shown),
     )

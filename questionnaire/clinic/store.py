@@ -569,18 +569,29 @@ def submissions_query(
     )
 
 
-def count_submissions(clinic_id: int, filters: SubmissionFilters | None = None) -> int:
-    """How many of the clinic's submissions match ``filters``."""
-    return int(db.session.scalar(count_query(clinic_id, filters)) or 0)
+def count_submissions(
+    clinic_id: int, filters: SubmissionFilters | None = None, *, at_most: int | None = None
+) -> int:
+    """How many of the clinic's submissions match ``filters``.
+
+    With ``at_most``, counting stops past that many: the answer is then ``at_most + 1``,
+    meaning "more than ``at_most``". Counting every row is the costliest part of a list page
+    (100,000 rows took 4-7 ms), and past a few thousand the exact number tells staff nothing.
+    """
+    if at_most is not None and at_most < 0:
+        raise StoreError(f"at_most must be 0 or more, not {at_most}")
+    return int(db.session.scalar(count_query(clinic_id, filters, at_most=at_most)) or 0)
 
 
-def count_query(clinic_id: int, filters: SubmissionFilters | None = None) -> Select[Any]:
+def count_query(
+    clinic_id: int, filters: SubmissionFilters | None = None, *, at_most: int | None = None
+) -> Select[Any]:
     """The SELECT behind ``count_submissions``."""
-    return (
-        select(func.count())
-        .select_from(Submission)
-        .where(*submission_conditions(clinic_id, filters or SubmissionFilters(), None))
-    )
+    conditions = submission_conditions(clinic_id, filters or SubmissionFilters(), None)
+    if at_most is None:
+        return select(func.count()).select_from(Submission).where(*conditions)
+    matching = select(Submission.id).where(*conditions).limit(at_most + 1).subquery()
+    return select(func.count()).select_from(matching)
 
 
 def submission_conditions(

@@ -22,6 +22,7 @@ from helpers import (
 )
 from sqlalchemy import event
 
+from questionnaire.clinic import dashboard, store
 from questionnaire.clinic.dashboard import PAGE_SIZE, decode_cursor, encode_cursor
 from questionnaire.clinic.models import AuditEvent, Submission
 from questionnaire.extensions import db
@@ -67,6 +68,34 @@ def test_the_list_shows_newest_first_with_flags_as_words(
     assert "2 Nov 2026, 10:00 UTC" in flagged_row  # when it was sent
     assert "Not reviewed" in flagged_row
     assert "2 submissions match" in html
+
+
+def test_the_count_says_more_than_its_limit_past_it(
+    app: Flask, signed_in: FlaskClient, clinic_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for number in range(3):
+        make_submission(app, clinic_id, name=f"Patient {number}")
+    monkeypatch.setattr(dashboard, "COUNT_LIMIT", 2)
+    html = signed_in.get("/clinic/").get_data(as_text=True)
+    assert "More than 2 submissions match." in html
+    assert len(references(html)) == 3  # the page itself is whole
+    assert "Download these:" in html
+    monkeypatch.setattr(dashboard, "COUNT_LIMIT", 3)
+    html = signed_in.get("/clinic/").get_data(as_text=True)
+    assert "3 submissions match." in html
+    assert "More than" not in html
+
+
+def test_the_count_has_thousands_separated(
+    app: Flask, signed_in: FlaskClient, clinic_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dashboard, "COUNT_LIMIT", 9_999)
+    make_submission(app, clinic_id, name="Only One")
+    monkeypatch.setattr(store, "count_submissions", lambda *args, **kwargs: 1234)
+    html = signed_in.get("/clinic/").get_data(as_text=True)
+    assert "1,234 submissions match." in html
+    monkeypatch.setattr(store, "count_submissions", lambda *args, **kwargs: 10_000)
+    assert "More than 9,999 submissions match." in signed_in.get("/clinic/").get_data(as_text=True)
 
 
 @pytest.mark.parametrize(

@@ -358,6 +358,26 @@ def test_each_filter_selects_what_it_names(
     assert ids(urgent=True, q="ada") == set()
 
 
+def test_a_count_can_stop_past_a_limit(two_clinics: tuple[Clinic, Clinic], submit: Any) -> None:
+    north, south = two_clinics
+    for number in range(5):
+        submit(north, f"Patient {number}", urgent=number < 3)
+    submit(south, "Elsewhere")
+    assert store.count_submissions(north.id) == 5
+    # Past the limit, the answer is one more than it: "more than at_most".
+    assert [store.count_submissions(north.id, at_most=limit) for limit in (0, 3, 4)] == [1, 4, 5]
+    assert [store.count_submissions(north.id, at_most=limit) for limit in (5, 100)] == [5, 5]
+    urgent = store.SubmissionFilters(urgent=True)
+    assert store.count_submissions(north.id, urgent, at_most=2) == 3
+    assert store.count_submissions(north.id, urgent, at_most=3) == 3
+    assert store.count_submissions(south.id, at_most=0) == 1
+
+
+def test_a_negative_count_limit_is_refused_with_a_clear_message(db_app: Flask) -> None:
+    with pytest.raises(store.StoreError, match="at_most must be 0 or more, not -1"):
+        store.count_submissions(1, at_most=-1)
+
+
 def test_a_bad_limit_is_refused_with_a_clear_message(db_app: Flask) -> None:
     with pytest.raises(store.StoreError, match="limit must be 1-200"):
         store.list_submissions(1, limit=0)
@@ -611,6 +631,7 @@ def test_every_list_filter_and_search_uses_an_index(two_clinics: tuple[Clinic, C
             "first page": store.submissions_query(clinic_id, filters),
             "later page": store.submissions_query(clinic_id, filters, after=cursor),
             "count": store.count_query(clinic_id, filters),
+            "count up to a limit": store.count_query(clinic_id, filters, at_most=10_000),
         }
         for kind, query in queries.items():
             lines = plan_of(query)

@@ -3,6 +3,8 @@ the message a patient reads."""
 
 from __future__ import annotations
 
+import sys
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,7 @@ from jsonschema import Draft202012Validator
 from support.answer_sets import TYPICAL
 
 from questionnaire.engine import AnswersError, FieldError, RuleSet, load_ruleset
-from questionnaire.engine.answers import CONTRACT, required_message
+from questionnaire.engine.answers import CONTRACT, CONTROL_CHARACTERS, required_message
 
 RED_FLAGS = [
     "bladder_or_bowel_change",
@@ -233,6 +235,20 @@ def test_text_with_control_characters_is_refused(ruleset: RuleSet, text: str) ->
     assert only_error(ruleset, answers(anything_else=text)) == FieldError(
         "anything_else", "Remove the special characters from your answer"
     )
+
+
+def test_the_refused_characters_are_exactly_unicodes_controls_but_newline_and_tab() -> None:
+    refused = {
+        chr(point)
+        for point in range(sys.maxunicode + 1)
+        if CONTROL_CHARACTERS.search(chr(point)) is not None
+    }
+    controls = {
+        chr(point)
+        for point in range(sys.maxunicode + 1)
+        if unicodedata.category(chr(point)) == "Cc"
+    }
+    assert refused == controls - {"\n", "\t"}
 
 
 @pytest.mark.parametrize("value", [5, ["a"], {"a": 1}, True])

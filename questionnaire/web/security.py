@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 # No inline script or style anywhere: every script and stylesheet is a file under /static/.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -38,24 +44,39 @@ _HEADER_SETS = {
     (True, False): _EVERY_RESPONSE,
     (True, True): _EVERY_RESPONSE + _HTTPS_ONLY,
 }
+_SECURE_SCHEMES = ("https", "wss")  # as Werkzeug's Request.is_secure
 _OURS = frozenset(name.lower() for name, _ in _HEADER_SETS[False, True])
 
 
 def register_security(app: Flask) -> None:
-    app.after_request(add_security_headers)
+    """Call before anything that sets the URL scheme (ProxyFix) wraps ``app.wsgi_app``."""
+    app.wsgi_app = SecurityHeaders(app.wsgi_app)  # type: ignore[method-assign]
 
 
-def add_security_headers(response: Response) -> Response:
-    chosen = _HEADER_SETS[_is_static(request.path), request.is_secure]
-    headers = response.headers
-    if any(name.lower() in _OURS for name, _ in headers):
-        # A view already set one of them: replace, so none is ever sent twice.
-        for name, value in chosen:
-            headers[name] = value
-    else:
-        headers.extend(chosen)
-    return response
+class SecurityHeaders:
+    """Adds the headers to every response the app answers with, error pages included.
 
+    A WSGI layer rather than an ``after_request`` hook: it appends fixed pairs to the plain
+    header list, where Werkzeug's ``Headers`` would check each value again on every request
+    (a fifteenth of a question page's time), and it also covers any answer that does not pass
+    through the hooks.
+    """
 
-def _is_static(path: str) -> bool:
-    return path.startswith("/static/")
+    def __init__(self, wsgi_app: WSGIApplication) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        chosen = _HEADER_SETS[
+            environ.get("PATH_INFO", "").startswith("/static/"),
+            environ.get("wsgi.url_scheme") in _SECURE_SCHEMES,
+        ]
+
+        def with_headers(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], object]:
+            if any(name.lower() in _OURS for name, _ in headers):
+                # A view already set one of them: replace, so none is ever sent twice.
+                headers = [pair for pair in headers if pair[0].lower() not in _OURS]
+            return start_response(status, [*headers, *chosen], exc_info)
+
+        return self.wsgi_app(environ, with_headers)

@@ -96,6 +96,30 @@ def test_https_responses_ask_for_https_only(client: FlaskClient) -> None:
     assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
 
 
+def test_behind_a_proxy_https_is_read_from_the_proxy(tmp_path: Path) -> None:
+    app = create_app(
+        {
+            "TESTING": True,
+            "PROXY_HOPS": 1,
+            "SECRET_KEY": "test-secret-key-not-for-production",
+            "SECURE_COOKIES": False,
+            "INSTANCE_PATH": str(tmp_path),
+        }
+    )
+    client = app.test_client()
+    through_https = client.get("/", headers={"X-Forwarded-Proto": "https"})
+    assert through_https.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    assert "Strict-Transport-Security" not in client.get("/").headers
+
+
+def test_a_header_a_view_sets_too_is_sent_once(client: FlaskClient) -> None:
+    response = client.get("/api/no-such-thing")  # the API's errors set Cache-Control themselves
+
+    assert response.headers.getlist("Cache-Control") == ["no-store"]
+    for name in ("Content-Security-Policy", "X-Frame-Options", "Pragma"):
+        assert len(response.headers.getlist(name)) == 1
+
+
 @pytest.mark.parametrize(
     ("method", "url", "status", "title"),
     [

@@ -30,6 +30,7 @@ from questionnaire.clinic.auth import (
 )
 from questionnaire.clinic.forms import FormError, StaffForm, new_password_errors, read_form
 from questionnaire.clinic.models import AuditEvent, utcnow
+from questionnaire.clinic.notices import send_notice
 from questionnaire.clinic.passwords import hash_password, verify_password
 from questionnaire.clinic.transactions import writing
 from questionnaire.web.ratelimits import rate_limited
@@ -192,6 +193,7 @@ def change_password() -> ResponseReturnValue:
             clinic_id=me.clinic_id,
             detail=f"other sessions ended={ended}",
         )
+    send_notice("password_change", me.user)
     flash(_changed_message(ended), "info")
     return redirect(url_for("clinic_account.index"))
 

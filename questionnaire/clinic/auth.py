@@ -43,6 +43,7 @@ from questionnaire.clinic import store
 from questionnaire.clinic.audit import write_audit
 from questionnaire.clinic.forms import FormError, StaffForm, new_password_errors, read_form
 from questionnaire.clinic.models import StaffSession, StaffUser, utcnow
+from questionnaire.clinic.notices import send_notice
 from questionnaire.clinic.passwords import (
     hash_password,
     needs_rehash,
@@ -51,6 +52,7 @@ from questionnaire.clinic.passwords import (
 )
 from questionnaire.clinic.transactions import writing
 from questionnaire.extensions import db, login_manager
+from questionnaire.web.posting import is_post
 from questionnaire.web.ratelimits import rate_limited
 
 bp = Blueprint("clinic_auth", __name__, url_prefix="/clinic")
@@ -66,6 +68,7 @@ TOTP_ISSUER = "Back injection questionnaire"
 # Codes of one step either side of now are taken: a phone's clock may be a little off.
 TOTP_VALID_WINDOW = 1
 PENDING_KEY = "pending_login"
+STEP_EXPIRED = "Sign in again: the first step has expired or was not done."
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -249,7 +252,7 @@ def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("clinic.index"))
     next_url = safe_next(request.values.get("next"))
-    if request.method == "GET":
+    if not is_post():
         return render_template("clinic/login.html", form={}, errors=[], next_url=next_url)
     form = read_form(LoginForm)
     errors: list[FormError] = []
@@ -272,8 +275,9 @@ def login() -> ResponseReturnValue:
 def _check_password(email: str, password: str) -> StaffUser | None:
     """The account if the password is right; otherwise records the failure and gives None.
 
-    A locked account is refused before any hashing, and an unknown one spends the time of
-    one verify, so neither the answer nor its timing tells whether the account exists.
+    A locked account is refused before its password is checked. An unknown, turned-off or
+    locked one spends the time of one verify against a fixed hash instead, so neither the
+    answer nor its timing tells whether the account exists or is locked.
     """
     user = store.find_staff_user_by_email(email) if len(email) <= 254 else None
     if user is None:
@@ -292,6 +296,7 @@ def _check_password(email: str, password: str) -> StaffUser | None:
             )
         return None
     if is_locked(user):
+        spend_verify_time(password)
         with writing():
             write_audit(
                 "login_failure", user_id=user.id, clinic_id=user.clinic_id, detail="account locked"
@@ -322,16 +327,25 @@ def record_failure(user: StaffUser, detail: str) -> None:
             .values(failed_logins=StaffUser.failed_logins + 1)
         )
         db.session.refresh(user)
-        if user.failed_logins >= MAX_FAILURES:
+        locked = user.failed_logins >= MAX_FAILURES
+        if locked:
             user.locked_until = utcnow() + LOCKOUT
             user.failed_logins = 0
             detail = f"{detail}; locked"
         write_audit("login_failure", user_id=user.id, clinic_id=user.clinic_id, detail=detail)
+    if locked:
+        send_notice("locked", user)
 
 
 def _start_pending(user: StaffUser, next_url: str | None, *, codes_done: bool = False) -> None:
     """Between the steps of signing in: who passed the password step (and with
-    ``codes_done``, the code step), since when, and where to go after."""
+    ``codes_done``, the code step), since when, with which password, and where to go after.
+
+    The state lives in the signed cookie, so a copy of the cookie holds it too. It is tied to
+    the password it was reached with (``_password_stamp``): once that password is replaced,
+    by the person's own choice at the last step, a change, or an administrator's reset, no
+    copy of the cookie can take the steps that follow.
+    """
     if not codes_done:
         # A fresh session between the steps too: nothing from before sign-in carries over.
         session.clear()
@@ -340,7 +354,14 @@ def _start_pending(user: StaffUser, next_url: str | None, *, codes_done: bool = 
         "since": utcnow().timestamp(),
         "next": next_url,
         "codes_done": codes_done,
+        "password": _password_stamp(user),
     }
+
+
+def _password_stamp(user: StaffUser) -> str:
+    """A short digest of the account's password hash: it changes whenever the password does,
+    and tells nothing about the password."""
+    return hashlib.sha256(user.password_hash.encode("utf-8")).hexdigest()[:32]
 
 
 def _codes_passed(user: StaffUser, next_url: str | None) -> ResponseReturnValue:
@@ -368,6 +389,8 @@ def _pending_user(*, codes_done: bool = False) -> tuple[StaffUser | None, str | 
     user = db.session.get(StaffUser, user_id)
     if user is None or user.disabled_at is not None or is_locked(user):
         return None, None
+    if pending.get("password") != _password_stamp(user):
+        return None, None  # the password has changed since this step was passed
     next_url = pending.get("next")
     return user, next_url if isinstance(next_url, str) else None
 
@@ -385,7 +408,7 @@ def clean_code(raw: str) -> str:
 def code_error(code: str) -> str | None:
     if not code:
         return "Enter the 6-digit code from your authenticator app"
-    if len(code) != 6 or not code.isdigit():
+    if len(code) != 6 or not (code.isascii() and code.isdigit()):
         return "Enter the code as 6 digits, like 123456"
     return None
 
@@ -446,10 +469,10 @@ def _failure_detail(outcome: CodeOutcome) -> str:
 def login_code() -> ResponseReturnValue:
     user, next_url = _pending_user()
     if user is None:
-        return _restart_sign_in("Sign in again: the first step has expired or was not done.")
+        return _restart_sign_in(STEP_EXPIRED)
     if user.totp_confirmed_at is None or not user.totp_secret:
         return redirect(url_for("clinic_auth.totp_setup"))
-    if request.method == "GET":
+    if not is_post():
         return render_template("clinic/login_code.html", errors=[])
     code = clean_code(read_form(CodeForm).code)
     problem = code_error(code)
@@ -472,7 +495,7 @@ def login_code() -> ResponseReturnValue:
 def totp_setup() -> ResponseReturnValue:
     user, next_url = _pending_user()
     if user is None:
-        return _restart_sign_in("Sign in again: the first step has expired or was not done.")
+        return _restart_sign_in(STEP_EXPIRED)
     if user.totp_confirmed_at is not None:
         return redirect(url_for("clinic_auth.login_code"))
     if not user.totp_secret:
@@ -482,7 +505,7 @@ def totp_setup() -> ResponseReturnValue:
     secret = user.totp_secret
     assert secret is not None
     errors: list[FormError] = []
-    if request.method == "POST":
+    if is_post():
         code = clean_code(read_form(CodeForm).code)
         problem = code_error(code)
         if problem is None:
@@ -492,6 +515,7 @@ def totp_setup() -> ResponseReturnValue:
                     user.totp_confirmed_at = utcnow()
                     write_audit("totp_confirmed", user_id=user.id, clinic_id=user.clinic_id)
             if outcome == "accepted":
+                send_notice("totp_confirmed", user)
                 return _codes_passed(user, next_url)
             record_failure(user, _failure_detail(outcome))
             if is_locked(user):
@@ -510,10 +534,11 @@ def choose_password() -> ResponseReturnValue:
     """The last step for an account whose password someone else chose: the person's own."""
     user, next_url = _pending_user(codes_done=True)
     if user is None:
-        return _restart_sign_in("Sign in again: the first step has expired or was not done.")
+        return _restart_sign_in(STEP_EXPIRED)
     if not user.password_must_change:
-        return _complete_sign_in(user, next_url)
-    if request.method == "GET":
+        # Not reached by the steps of sign-in, which come here only while it must change.
+        return _restart_sign_in(STEP_EXPIRED)
+    if not is_post():
         return render_template("clinic/choose_password.html", errors=[])
     form = read_form(ChooseForm)
     errors = new_password_errors(
@@ -536,6 +561,7 @@ def choose_password() -> ResponseReturnValue:
         write_audit(
             "password_change", user_id=user.id, clinic_id=user.clinic_id, detail="first sign-in"
         )
+    send_notice("password_change", user)
     return _complete_sign_in(user, next_url)
 
 

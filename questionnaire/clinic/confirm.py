@@ -28,6 +28,7 @@ from questionnaire.clinic.auth import require_staff, safe_next, session_key, sta
 from questionnaire.clinic.forms import StaffForm, read_form
 from questionnaire.clinic.models import utcnow
 from questionnaire.clinic.transactions import writing
+from questionnaire.web.posting import is_post
 from questionnaire.web.ratelimits import rate_limited
 
 bp = Blueprint("clinic_confirm", __name__, url_prefix="/clinic/confirm")
@@ -64,7 +65,7 @@ def recent_password_required(view: F) -> F:
             back = request.path
         else:
             back = url_for(f"{request.blueprint}.index")
-        if request.method == "POST":
+        if is_post():
             flash(ASK_AGAIN, "info")
         return redirect(url_for("clinic_confirm.confirm", next=back))
 
@@ -74,7 +75,7 @@ def recent_password_required(view: F) -> F:
 @bp.route("", methods=["GET", "POST"])
 @rate_limited("10 per minute", methods=["POST"])
 def confirm() -> ResponseReturnValue:
-    if request.method == "GET":
+    if not is_post():
         back = safe_next(request.args.get("next"))
         return render_template("clinic/confirm.html", back=back, errors=[])
     form = read_form(ConfirmForm)

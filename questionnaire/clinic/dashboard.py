@@ -38,11 +38,13 @@ from questionnaire.clinic.auth import admin_required, record_refusal, require_st
 from questionnaire.clinic.forms import FormError
 from questionnaire.clinic.models import AuditEvent, Submission, utcnow
 from questionnaire.clinic.sealing import seal, unseal
+from questionnaire.clinic.timetext import clinic_date, clinic_datetime
 from questionnaire.clinic.transactions import writing
 from questionnaire.engine.definition import Page, Question
 from questionnaire.extensions import db
 from questionnaire.web.app import current_ruleset
 from questionnaire.web.converters import LARGEST_ROW_ID
+from questionnaire.web.posting import is_post
 
 bp = Blueprint("clinic", __name__, url_prefix="/clinic")
 bp.before_request(require_staff)
@@ -71,23 +73,6 @@ PAGING_PARAMS = ("after", "before")
 TICKED = {"1", "on", "true", "yes"}
 CURSOR_EXAMPLE = "2026-11-24T09:30:00.000000Z_42"
 _CURSOR = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6})Z_(\d{1,18})$")
-
-
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def clinic_date(value: date | None) -> str:
-    """Like "3 Dec 2026": the month in words, so day and month cannot be confused."""
-    if value is None:
-        return "Not given"
-    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
-
-
-def clinic_datetime(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    value = value.astimezone(UTC)
-    return f"{clinic_date(value.date())}, {value:%H:%M} UTC"
 
 
 bp.add_app_template_filter(clinic_date, "clinic_date")
@@ -152,7 +137,7 @@ def parse_filters(
         errors.append(FormError("to", "The 'to' date must be the same as or after the 'from' date"))
     query = args.get("q", "").strip()
     if query and sealed:
-        opened = unseal(query)
+        opened = unseal(query, staff().id)
         if opened is None:
             errors.append(FormError("q", SEARCH_EXPIRED))
         query = (opened or "").strip()
@@ -169,7 +154,7 @@ def parse_filters(
 
 def address_args(shown: Mapping[str, str]) -> dict[str, Any]:
     """The filters for a link's address: the search sealed, so no name is in the address."""
-    return {**shown, "q": seal(shown["q"])} if shown.get("q") else dict(shown)
+    return {**shown, "q": seal(shown["q"], staff().id)} if shown.get("q") else dict(shown)
 
 
 def _not_a_date() -> date:
@@ -263,7 +248,7 @@ def list_page(
 @bp.route("/", methods=["GET", "POST"])
 def index() -> ResponseReturnValue:
     me = staff()
-    if request.method == "POST":
+    if is_post():
         # The filter form is posted, so what was typed is never in an address; the list
         # then opens at an address with the search sealed.
         parsed = parse_filters(request.form, allow=("csrf_token",), sealed=False)
@@ -352,7 +337,12 @@ def _answer_row(question: Question, value: Any) -> AnswerRow:
 
 
 def _detail(submission: Submission, errors: list[FormError], note: str | None) -> str:
+    """The submission's page; every time it is drawn, for whatever request, is audited."""
     me = staff()
+    with writing():
+        write_audit(
+            "submission_view", user_id=me.id, clinic_id=me.clinic_id, record_id=submission.id
+        )
     ruleset = current_ruleset()
     answers = submission.answers or {}
     known = set(ruleset.question_by_id)
@@ -377,13 +367,7 @@ def _detail(submission: Submission, errors: list[FormError], note: str | None) -
 
 @bp.route("/submissions/<row_id:submission_id>")
 def submission_detail(submission_id: int) -> ResponseReturnValue:
-    me = staff()
-    submission = own_submission(submission_id)
-    with writing():
-        write_audit(
-            "submission_view", user_id=me.id, clinic_id=me.clinic_id, record_id=submission.id
-        )
-    return _detail(submission, [], None)
+    return _detail(own_submission(submission_id), [], None)
 
 
 @bp.route("/submissions/<row_id:submission_id>/review", methods=["POST"])
@@ -546,7 +530,9 @@ def _fhir_response(resource: dict[str, Any], filename: str) -> Response:
 def audit_log() -> ResponseReturnValue:
     me = staff()
     raw = request.args.get("after", "")
-    if raw and (not raw.isdigit() or len(raw) > 18 or int(raw) > LARGEST_ROW_ID):
+    if raw and (
+        not (raw.isascii() and raw.isdigit()) or len(raw) > 18 or int(raw) > LARGEST_ROW_ID
+    ):
         return bad_request(
             "The 'after' part of this page's address must be a whole number, like after=120. "
             "Go back to the first page of the audit log and use the 'Older' link."

@@ -18,7 +18,7 @@ Someone who has lost their phone cannot do this: an administrator resets their s
 from __future__ import annotations
 
 import pyotp
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
 from questionnaire.clinic import store
@@ -39,7 +39,9 @@ from questionnaire.clinic.auth import (
 from questionnaire.clinic.confirm import recently_confirmed
 from questionnaire.clinic.forms import FormError, StaffForm, read_form
 from questionnaire.clinic.models import utcnow
+from questionnaire.clinic.notices import send_notice
 from questionnaire.clinic.transactions import writing
+from questionnaire.web.posting import is_post
 from questionnaire.web.ratelimits import rate_limited
 
 bp = Blueprint("clinic_new_phone", __name__, url_prefix="/clinic/account/code")
@@ -103,7 +105,7 @@ def new_phone() -> ResponseReturnValue:
         flash(START_AGAIN, "info")
         return redirect(url_for("clinic_account.index", _anchor="sign-in-code"))
     errors: list[FormError] = []
-    if request.method == "POST":
+    if is_post():
         code = clean_code(read_form(CodeForm).code)
         problem = code_error(code)
         step = matched_step(secret, code) if problem is None else None
@@ -115,6 +117,7 @@ def new_phone() -> ResponseReturnValue:
                 # The new phone's code cannot be used again to sign in.
                 user.totp_last_step = max(step, user.totp_last_step or 0)
                 write_audit("totp_changed", user_id=me.id, clinic_id=me.clinic_id)
+            send_notice("totp_changed", user)
             flash(MOVED, "info")
             return redirect(url_for("clinic_account.index"))
         errors.append(FormError("code", problem or WRONG_NEW_CODE))

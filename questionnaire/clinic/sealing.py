@@ -1,6 +1,8 @@
 """Search terms sealed for addresses: what staff type into the list's search (often a
 patient's name) travels in the page's address only encrypted, so browser history, a proxy's
-log and a bookmark hold no name.
+log and a bookmark hold no name. A sealed search belongs to the staff member who typed it:
+it opens for no one else, so an address seen in a log or passed on tells another account
+nothing, not even one of another clinic.
 
 Fernet (AES-128-CBC with an HMAC-SHA256 tag) from the ``cryptography`` package seals the
 text with a key derived from the app's ``SECRET_KEY`` (HKDF-SHA256); keys from
@@ -48,20 +50,23 @@ def _app_sealer() -> MultiFernet:
     return sealer
 
 
-def seal(text: str) -> str:
-    """``text`` encrypted, as URL-safe ASCII."""
-    return _app_sealer().encrypt(text.encode("utf-8")).decode("ascii")
+def seal(text: str, owner: int) -> str:
+    """``text``, typed by the staff member ``owner`` (their id), encrypted as URL-safe ASCII."""
+    return _app_sealer().encrypt(f"{owner}:{text}".encode()).decode("ascii")
 
 
-def unseal(sealed: str) -> str | None:
-    """The text ``seal`` sealed, or None: not sealed here, changed, or older than a staff
-    session can last."""
+def unseal(sealed: str, owner: int) -> str | None:
+    """The text ``seal`` sealed for ``owner``, or None: not sealed here, changed, sealed for
+    someone else, or older than a staff session can last."""
     if not sealed or len(sealed) > MAX_SEALED_LENGTH or not sealed.isascii():
         return None
     lifetime = int(current_app.config["STAFF_ABSOLUTE_TIMEOUT_SECONDS"])
     try:
-        text = _app_sealer().decrypt(sealed.encode("ascii"), ttl=lifetime).decode("utf-8")
+        opened = _app_sealer().decrypt(sealed.encode("ascii"), ttl=lifetime).decode("utf-8")
     except (InvalidToken, UnicodeDecodeError):
+        return None
+    sealed_for, _, text = opened.partition(":")
+    if sealed_for != str(owner):
         return None
     # Every request holding NUL is refused before this (web.requestguard), so a sealed NUL
     # was not made by this service's forms; it would also break PostgreSQL's text.

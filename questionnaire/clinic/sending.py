@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import secrets
 import time
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -36,6 +35,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from questionnaire.clinic import store
+from questionnaire.clinic.plaintext import has_hidden_characters
 from questionnaire.clinic.reference import spell_reference
 from questionnaire.engine import AnswersError
 from questionnaire.extensions import db
@@ -44,6 +44,7 @@ from questionnaire.web.app import current_ruleset
 from questionnaire.web.csrftoken import csrf_token
 from questionnaire.web.errors import database_unavailable
 from questionnaire.web.frames import frame_cache, site_root
+from questionnaire.web.posting import is_post
 from questionnaire.web.ratelimits import rate_limited
 from questionnaire.web.resultcache import result_data, result_json
 
@@ -110,7 +111,7 @@ class SendForm(BaseModel):
             raise _problem("Enter your full name")
         if len(name) > NAME_MAX:
             raise _problem(f"Your name must be {NAME_MAX} characters or fewer")
-        if any(unicodedata.category(char).startswith("C") for char in name):
+        if has_hidden_characters(name):
             raise _problem("Your name must only include letters, spaces and punctuation")
         return name
 
@@ -287,7 +288,7 @@ def send() -> ResponseReturnValue:
         answers = rs.validate(load_answers(rs))
     except AnswersError:
         return redirect(url_for("patient.check"))
-    if request.method == "GET":
+    if not is_post():
         return _render_blank_form(clinic, _form_key())
 
     today = datetime.now(UTC).date()
@@ -310,12 +311,26 @@ def send() -> ResponseReturnValue:
         ruleset_sha256=rs.sha256,
     )
     # A database error here is answered by database_unavailable() below.
-    stored, _created = store.create_submission(new)
+    stored, created = store.create_submission(new)
+    if not created and _details_differ(clinic.id, stored.id, form):
+        # The same form sent before with other details: from a second tab or window, or after
+        # going back. Nothing new is stored; the patient chooses whether to send these too.
+        values["idempotency_key"] = _form_key()
+        return _render_form(clinic, values, [], already_sent=stored.reference)
     # The next form gets a new key now, while the session is being written anyway, so that
     # showing the form only reads the session and sends no new cookie.
     session[SEND_KEY] = _new_key()
     session[SENT] = {"reference": stored.reference, "clinic": clinic.name}
     return redirect(url_for("sending.sent"), code=303)
+
+
+def _details_differ(clinic_id: int, submission_id: int, form: SendForm) -> bool:
+    """Whether the submission stored under this form's key has other details than ``form``."""
+    stored = store.get_submission(clinic_id, submission_id)
+    if stored is None:
+        return False
+    sent = (stored.patient_name, stored.date_of_birth, stored.appointment_date)
+    return sent != (form.patient_name, form.date_of_birth, form.appointment_date)
 
 
 @bp.get("/send/done")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -24,12 +24,19 @@ from questionnaire.clinic.auth import forbidden, record_refusal, staff
 from questionnaire.clinic.confirm import recent_password_required
 from questionnaire.clinic.forms import FormError, StaffForm, new_password_errors, read_form
 from questionnaire.clinic.models import ROLES, StaffUser, utcnow
+from questionnaire.clinic.notices import send_notice
 from questionnaire.clinic.passwords import hash_password
+from questionnaire.clinic.plaintext import has_hidden_characters
 from questionnaire.clinic.transactions import writing
 from questionnaire.extensions import login_manager
+from questionnaire.web.posting import is_post
 
 bp = Blueprint("clinic_staff", __name__, url_prefix="/clinic/staff")
 
+EMAIL_IN_USE = (
+    "This email address cannot be used for a new account. Each person signs in with an "
+    "address of their own: enter another one"
+)
 _EMAIL_SHAPE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 ENTER_FIRST = "Enter a first password"
 
@@ -65,7 +72,7 @@ def index() -> ResponseReturnValue:
 @recent_password_required
 def new() -> ResponseReturnValue:
     me = staff()
-    if request.method == "GET":
+    if not is_post():
         return render_template(
             "clinic/staff_new.html", form={"role": "staff"}, errors=[], roles=ROLES
         )
@@ -81,6 +88,17 @@ def new() -> ResponseReturnValue:
                 hash_password(form.password),
                 must_change_password=True,
             )
+        except store.EmailInUse:
+            # Addresses are unique across clinics: say no more than that this one cannot be
+            # used, and leave a trace of the attempt (without the address).
+            errors.append(FormError("email", EMAIL_IN_USE))
+            with writing():
+                write_audit(
+                    "staff_create_refused",
+                    user_id=me.id,
+                    clinic_id=me.clinic_id,
+                    detail="email address in use",
+                )
         except store.StoreError as error:
             errors.append(FormError("email", _store_message(str(error))))
         else:
@@ -106,7 +124,11 @@ def _new_staff_errors(form: NewStaffForm) -> list[FormError]:
     errors: list[FormError] = []
     if not form.email:
         errors.append(FormError("email", "Enter an email address"))
-    elif len(form.email) > 254 or not _EMAIL_SHAPE.match(form.email):
+    elif (
+        len(form.email) > 254
+        or not _EMAIL_SHAPE.fullmatch(form.email)
+        or has_hidden_characters(form.email)
+    ):
         errors.append(
             FormError(
                 "email", "Enter an email address in the correct format, like name@example.org"
@@ -116,6 +138,10 @@ def _new_staff_errors(form: NewStaffForm) -> list[FormError]:
         errors.append(FormError("display_name", "Enter the person's name"))
     elif len(form.display_name) > 200:
         errors.append(FormError("display_name", "Name must be 200 characters or fewer"))
+    elif has_hidden_characters(form.display_name):
+        errors.append(
+            FormError("display_name", "Name must only include letters, spaces and punctuation")
+        )
     if form.role not in ROLES:
         errors.append(FormError("role", f"Select a role: {' or '.join(ROLES)}"))
     errors.extend(
@@ -171,7 +197,7 @@ def reset(user_id: int) -> ResponseReturnValue:
     if user.disabled_at is not None:
         flash(f"The account of {user.display_name} is turned off: it cannot be reset.", "error")
         return redirect(url_for("clinic_staff.index"))
-    if request.method == "GET":
+    if not is_post():
         return render_template("clinic/staff_reset.html", user=user, errors=[])
     form = read_form(ResetForm)
     errors = new_password_errors(
@@ -198,6 +224,7 @@ def reset(user_id: int) -> ResponseReturnValue:
             record_id=user.id,
             detail=f"sessions ended={ended}",
         )
+    send_notice("staff_reset", user, by=me.display_name)
     flash(
         f"Sign-in reset for {user.display_name}. Give them the first password in person: "
         "when they next sign in, they set up a new sign-in code and choose their own password.",

@@ -51,6 +51,7 @@ from questionnaire.clinic.models import (
     Submission,
     utcnow,
 )
+from questionnaire.clinic.plaintext import has_hidden_characters
 from questionnaire.clinic.reference import new_reference, parse_reference
 from questionnaire.clinic.transactions import end_reading, in_unit_of_work, write_lock, writing
 from questionnaire.extensions import db
@@ -68,6 +69,7 @@ NEEDS_CARE = frozenset({"yes", "not_sure"})
 
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+VISIBLE_ONLY = "use letters, digits, spaces and punctuation, with no control or format characters"
 # Sorts after every character a name can hold, so [prefix, prefix + _TOP) is a prefix range.
 _TOP = "\U0010ffff"
 _INSERT_AUDIT = insert(AuditEvent.__table__)
@@ -113,12 +115,16 @@ class StoreError(ValueError):
     """A write was refused; the message names what was wrong and what is allowed."""
 
 
+class EmailInUse(StoreError):
+    """A new staff account's email address belongs to an account already, in any clinic."""
+
+
 # --- clinics -------------------------------------------------------------------------------
 
 
 def create_clinic(slug: str, name: str) -> Clinic:
     """Create a clinic. ``slug`` is 1-64 of a-z, 0-9 and inner dashes; ``name`` 1-200 chars."""
-    if not _SLUG.match(slug):
+    if not _SLUG.fullmatch(slug):
         raise StoreError(
             f"clinic slug {slug!r} is not allowed: use 1-64 lower-case letters, digits and "
             "dashes, starting and ending with a letter or digit"
@@ -126,6 +132,8 @@ def create_clinic(slug: str, name: str) -> Clinic:
     name = " ".join(name.split())
     if not 1 <= len(name) <= 200:
         raise StoreError("clinic name must be 1-200 characters")
+    if has_hidden_characters(name):
+        raise StoreError(f"clinic name {name!r} is not allowed: {VISIBLE_ONLY}")
     clinic = Clinic(slug=slug, name=name, created_at=utcnow())
     try:
         with writing():
@@ -168,13 +176,15 @@ def create_staff_user(
     row.
     """
     email = normalise_email(email)
-    if len(email) > 254 or not _EMAIL.match(email):
+    if len(email) > 254 or not _EMAIL.fullmatch(email) or has_hidden_characters(email):
         raise StoreError(f"email {email!r} is not allowed: use an address like name@example.org")
     if role not in ROLES:
         raise StoreError(f"role {role!r} is not allowed: use one of {', '.join(ROLES)}")
     display_name = " ".join(display_name.split())
     if not 1 <= len(display_name) <= 200:
         raise StoreError("display name must be 1-200 characters")
+    if has_hidden_characters(display_name):
+        raise StoreError(f"display name {display_name!r} is not allowed: {VISIBLE_ONLY}")
     with writing():
         if get_clinic(clinic_id) is None:
             raise StoreError(f"there is no clinic with id {clinic_id}")
@@ -192,7 +202,7 @@ def create_staff_user(
         try:
             db.session.flush()
         except IntegrityError:
-            raise StoreError(f"a staff account with email {email!r} already exists") from None
+            raise EmailInUse(f"a staff account with email {email!r} already exists") from None
         write_audit("account_create", clinic_id=clinic_id, record_id=user.id, detail=f"role={role}")
     return user
 

@@ -12,7 +12,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from questionnaire.clinic import commands as clinic_commands
 from questionnaire.clinic.db_sqlite import configure_sqlite
 from questionnaire.engine import RuleSet, load_ruleset
-from questionnaire.extensions import csrf, db, limiter, login_manager, migrate
+from questionnaire.extensions import csrf, db, limiter, login_manager, mail, migrate
+from questionnaire.web.bodylimit import register_body_limit
 from questionnaire.web.config import PROJECT_ROOT, load_config
 from questionnaire.web.converters import register_converters
 from questionnaire.web.errors import register_error_handlers
@@ -57,12 +58,14 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     configure_sqlite(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     clinic_commands.init_app(app)
+    register_body_limit(app)  # first: every later hook may read the body
     register_request_guard(app)  # before CSRF, so a NUL gets its own message
     csrf.init_app(app)
     # Templates get a lazy current_user instead (see questionnaire.web.sessions).
     login_manager.init_app(app, add_context_processor=False)
     register_sessions(app)
     limiter.init_app(app)
+    mail.init_app(app)
     install_storage_fallback(app)
 
     register_converters(app)

@@ -17,6 +17,7 @@ from flask import Flask
 
 from questionnaire.clinic import jsontext
 from questionnaire.web import ratestorage
+from questionnaire.web.mailurl import MailSettingError, checked_sender, mail_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,6 +56,10 @@ DEFAULTS: dict[str, Any] = {
     "LOG_LEVEL": "INFO",
     # How many reverse proxies in front of the app to trust for X-Forwarded-* (0: none).
     "PROXY_HOPS": 0,
+    # Security notices to staff by email (clinic/notices.py): off until MAIL_URL is set.
+    "MAIL_URL": None,
+    "MAIL_FROM": None,
+    "MAIL_TIMEOUT": 10,  # seconds to wait for the mail server
 }
 
 # Environment variables read at start-up, and the config key each one sets.
@@ -66,6 +71,8 @@ ENVIRONMENT = {
     "SECURE_COOKIES": "SECURE_COOKIES",
     "LOG_LEVEL": "LOG_LEVEL",
     "PROXY_HOPS": "PROXY_HOPS",
+    "MAIL_URL": "MAIL_URL",
+    "MAIL_FROM": "MAIL_FROM",
 }
 RATE_LIMIT_KEYS = ("API_RATE_LIMIT", "PDF_RATE_LIMIT")
 REDIS_SCHEMES = ("redis", "rediss", "redis+unix")
@@ -110,7 +117,7 @@ def _parse_bool(name: str, value: str) -> bool:
 
 
 def _parse_int(name: str, value: str) -> int:
-    if value.strip().isdigit() and int(value) <= 10:
+    if value.strip().isascii() and value.strip().isdigit() and int(value) <= 10:
         return int(value)
     raise ConfigError(f"{name}={value!r} is not allowed: use a whole number from 0 to 10")
 
@@ -152,6 +159,21 @@ def _finish(app: Flask) -> None:
     app.config["REMEMBER_COOKIE_SECURE"] = secure
     # The __Host- prefix pins the cookie to this host and path "/", and needs Secure.
     app.config["SESSION_COOKIE_NAME"] = "__Host-session" if secure else "session"
+    _mail(app)
+
+
+def _mail(app: Flask) -> None:
+    """Notices go out through MAIL_URL, or through a Flask-Mailman backend that an
+    operator's config.py chose itself (MAIL_BACKEND); either way from MAIL_FROM."""
+    config = app.config
+    try:
+        if config.get("MAIL_URL"):
+            config.update(mail_settings(config["MAIL_URL"], config.get("MAIL_FROM")))
+        elif config.get("MAIL_BACKEND"):
+            sender = config.get("MAIL_FROM") or config.get("MAIL_DEFAULT_SENDER")
+            config["MAIL_DEFAULT_SENDER"] = checked_sender(sender)
+    except MailSettingError as error:
+        raise ConfigError(str(error)) from None
 
 
 def _storage_options(uri: str, given: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import BadRequest, HTTPException, ServiceUnavailable
 
 from questionnaire.extensions import db, limiter
+from questionnaire.web.answerstore import has_answers
 from questionnaire.web.ratelimits import RateLimited
 
 log = logging.getLogger(__name__)
@@ -57,10 +58,7 @@ ERROR_PAGES: dict[int, ErrorPage] = {
         "Sorry, there have been too many attempts",
         "Wait a few minutes, then try again.",
     ),
-    500: ErrorPage(
-        "Sorry, there is a problem with the service",
-        "Try again later. Your saved answers have not been lost.",
-    ),
+    500: ErrorPage("Sorry, there is a problem with the service", "Try again later."),
     503: ErrorPage(
         "Sorry, this page is not working right now",
         "Nothing was lost: try again in a few minutes.",
@@ -69,8 +67,10 @@ ERROR_PAGES: dict[int, ErrorPage] = {
 CSRF_PAGE = ErrorPage(
     "Sorry, this form could not be checked",
     "This can happen when a page has been open for a long time, or cookies are blocked. "
-    "Go back, refresh the page and try again. Your saved answers have not been lost.",
+    "Go back, refresh the page and try again.",
 )
+# Said only where it is true: to a patient whose answers this browser still holds.
+ANSWERS_KEPT = "Your saved answers have not been lost."
 
 
 class BadInput(BadRequest):
@@ -137,4 +137,14 @@ def retry_after(error: HTTPException) -> int | None:
 
 
 def _render(code: int, page: ErrorPage) -> tuple[str, int]:
+    if code >= 500 or page is CSRF_PAGE:
+        page = _with_answers_note(page)
     return render_template("errors/error.html", code=code, page=page), code
+
+
+def _with_answers_note(page: ErrorPage) -> ErrorPage:
+    """``page``, telling a patient whose answers this browser holds that they are kept. Staff
+    pages hold no answers, and a browser whose session has gone has none left to keep."""
+    if request.path.startswith("/clinic/") or not has_answers():
+        return page
+    return ErrorPage(page.title, f"{page.message} {ANSWERS_KEPT}")

@@ -38,6 +38,7 @@ from questionnaire.web.checkanswers import check_rows
 from questionnaire.web.errors import BadInput
 from questionnaire.web.formdata import form_values, posted_values, raw_answers
 from questionnaire.web.pdf import PAPER_SIZES
+from questionnaire.web.posting import is_post
 from questionnaire.web.prerender import section_bodies
 from questionnaire.web.progress import (
     RED_FLAGS,
@@ -79,7 +80,7 @@ def question(page_id: str) -> str | BaseResponse:
     if not is_page_asked(rs, page, answers):
         # Every question here is hidden by earlier answers: the page is skipped.
         return redirect(_next_url(rs, page, answers, returning))
-    if request.method == "GET":
+    if not is_post():
         return render_question_page(
             rs, page, answers, returning, form_values(page.questions, answers)
         )
@@ -168,7 +169,7 @@ def guide() -> str:
 
 @bp.route("/clear", methods=["GET", "POST"])
 def clear() -> str | BaseResponse:
-    if request.method == "POST":
+    if is_post():
         clear_answers()
         flash("Your answers have been cleared from this browser.")
         return redirect(url_for(".start"))

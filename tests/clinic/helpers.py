@@ -28,6 +28,8 @@ from questionnaire.extensions import db
 PASSWORD = "violet anchor mountain 7719"
 TOTP_STEP_SECONDS = 30
 CHOOSE_PASSWORD = "/clinic/login/new-password"
+START_NEW_PHONE = "/clinic/account/code"
+NEW_PHONE = "/clinic/account/code/new"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 # A complete answer set that raises no flag.
@@ -205,6 +207,33 @@ def choose_password(client: FlaskClient, password: str, confirm: str | None = No
             "new_password": password,
             "confirm_password": password if confirm is None else confirm,
         },
+    )
+
+
+def start_new_phone(client: FlaskClient, password: str, code: str) -> TestResponse:
+    """The first step of moving the sign-in code: the password and a current code."""
+    token = csrf_token(client, "/clinic/account")
+    data = {"csrf_token": token, "code_password": password, "code": code}
+    return client.post(START_NEW_PHONE, data=data)
+
+
+def confirm_new_phone(client: FlaskClient, code: str) -> TestResponse:
+    """The last step: a code from the new phone."""
+    return client.post(NEW_PHONE, data={"csrf_token": csrf_token(client, NEW_PHONE), "code": code})
+
+
+def new_phone_code(app: Flask, email: str) -> str:
+    """What the app on the new phone shows now, for the secret kept aside for it."""
+    secret = user_row(app, email).totp_new_secret
+    assert secret, "no secret kept for a new phone"
+    return str(pyotp.TOTP(secret).generate_otp(totp_step()))
+
+
+def reset_sign_in(client: FlaskClient, user_id: int, password: str) -> TestResponse:
+    """An administrator's reset of a colleague's sign-in, with the first password."""
+    token = csrf_token(client, "/clinic/staff")
+    return client.post(
+        f"/clinic/staff/{user_id}/reset", data={"csrf_token": token, "password": password}
     )
 
 

@@ -202,6 +202,23 @@ def test_a_search_is_posted_and_no_address_holds_what_was_typed(
         assert "address has expired or was changed" in response.get_data(as_text=True)
 
 
+def test_a_search_address_opens_for_no_one_but_the_person_who_searched(
+    app: Flask, signed_in: FlaskClient, clinic_id: int
+) -> None:
+    make_submission(app, clinic_id, name="Florence Nightingale")
+    address = search_address(signed_in, q="Florence")
+    colleague = make_staff(app, clinic_id, "colleague@alpha.example.org")
+    other = app.test_client()
+    login(other, colleague.email, colleague.password)
+
+    for path in (address, address.replace("/clinic/?", "/clinic/export.csv?")):
+        response = other.get(path)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 400
+        assert "address has expired or was changed" in html
+        assert "Florence" not in html
+
+
 def test_a_posted_search_that_is_too_long_is_explained(signed_in: FlaskClient) -> None:
     response = signed_in.post(
         "/clinic/", data={"csrf_token": csrf_token(signed_in, "/clinic/"), "q": "x" * 201}
@@ -465,6 +482,7 @@ def test_a_too_long_review_note_is_explained_and_kept(
     submission_id = make_submission(app, clinic_id)
     path = f"/clinic/submissions/{submission_id}"
     token = csrf_token(signed_in, path)
+    viewed = audit_actions(app).count(("submission_view", str(submission_id)))
     note = "n" * 2001
     response = signed_in.post(f"{path}/review", data={"csrf_token": token, "note": note})
     html = response.get_data(as_text=True)
@@ -472,6 +490,9 @@ def test_a_too_long_review_note_is_explained_and_kept(
     assert "The note must be 2,000 characters or fewer; it has 2,001" in html
     assert note in html
     assert submission_row(app, submission_id).reviewed_at is None
+    # The page shown again holds the patient's answers: showing it is audited like any view.
+    assert "Ada Patient" in html
+    assert audit_actions(app).count(("submission_view", str(submission_id))) == viewed + 1
 
 
 def test_review_needs_csrf(app: Flask, signed_in: FlaskClient, clinic_id: int) -> None:
@@ -512,7 +533,8 @@ def test_the_audit_page_pages_by_id(app: Flask, client: FlaskClient, clinic_id: 
     assert 0 < second.count("<td><code>") < 100
     assert "Older</a>" not in second
 
-    for bad in ("x", "-1", "1.5"):
+    # Digits of other scripts pass str.isdigit(): "²" then broke int(), and "١٢" meant 12.
+    for bad in ("x", "-1", "1.5", "%C2%B2", "1%C2%B2", "%E2%91%A0", "%D9%A1%D9%A2"):
         response = client.get(f"/clinic/audit?after={bad}")
         assert response.status_code == 400
         assert "must be a whole number" in response.get_data(as_text=True)

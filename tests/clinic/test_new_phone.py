@@ -9,52 +9,36 @@ import pyotp
 from flask import Flask
 from flask.testing import FlaskClient
 from helpers import (
+    NEW_PHONE,
     Account,
     audit_rows,
     code_at,
+    confirm_new_phone,
     csrf_token,
     is_signed_in,
     login,
     logout,
+    new_phone_code,
     sessions_of,
+    start_new_phone,
     submit_password,
     totp_step,
     user_row,
     wait_for_next_code,
 )
 from sqlalchemy import update
-from werkzeug.test import TestResponse
 
 from questionnaire.clinic.confirm import CONFIRM_WINDOW
 from questionnaire.clinic.models import StaffSession, utcnow
 from questionnaire.clinic.newphone import MOVED, START_AGAIN, WRONG_CODE, WRONG_NEW_CODE
 from questionnaire.extensions import db
 
-START = "/clinic/account/code"
-NEW_PHONE = "/clinic/account/code/new"
-
-
-def start(client: FlaskClient, password: str, code: str) -> TestResponse:
-    token = csrf_token(client, "/clinic/account")
-    return client.post(START, data={"csrf_token": token, "code_password": password, "code": code})
-
-
-def confirm_new(client: FlaskClient, code: str) -> TestResponse:
-    return client.post(NEW_PHONE, data={"csrf_token": csrf_token(client, NEW_PHONE), "code": code})
-
 
 def signed_in_and_started(app: Flask, client: FlaskClient, nurse: Account) -> None:
     """Sign in, then give both factors for a new phone (a code later than sign-in's)."""
     login(client, nurse.email, nurse.password)
     wait_for_next_code()
-    assert start(client, nurse.password, code_at(app, nurse.email)).status_code == 302
-
-
-def new_phone_code(app: Flask, email: str) -> str:
-    """What the app on the new phone shows now, for the secret kept aside for it."""
-    secret = user_row(app, email).totp_new_secret
-    assert secret, "no secret kept for a new phone"
-    return str(pyotp.TOTP(secret).generate_otp(totp_step()))
+    assert start_new_phone(client, nurse.password, code_at(app, nurse.email)).status_code == 302
 
 
 def test_a_new_phone_takes_over_the_sign_in_code(
@@ -64,7 +48,7 @@ def test_a_new_phone_takes_over_the_sign_in_code(
     old_secret = user_row(app, nurse.email).totp_secret
     wait_for_next_code()  # the code of sign-in has been used
 
-    started = start(client, nurse.password, code_at(app, nurse.email))
+    started = start_new_phone(client, nurse.password, code_at(app, nurse.email))
     assert (started.status_code, started.headers["Location"]) == (302, NEW_PHONE)
     page = client.get(NEW_PHONE).get_data(as_text=True)
     new_secret = user_row(app, nurse.email).totp_new_secret
@@ -73,7 +57,7 @@ def test_a_new_phone_takes_over_the_sign_in_code(
     assert " ".join(new_secret[i : i + 4] for i in range(0, len(new_secret), 4)) in page
     assert user_row(app, nurse.email).totp_secret == old_secret  # the old phone still works
 
-    moved = confirm_new(client, new_phone_code(app, nurse.email))
+    moved = confirm_new_phone(client, new_phone_code(app, nurse.email))
 
     assert (moved.status_code, moved.headers["Location"]) == (302, "/clinic/account")
     account = user_row(app, nurse.email)
@@ -101,11 +85,13 @@ def test_the_password_and_a_fresh_code_from_the_current_phone_are_both_needed(
     login(client, nurse.email, nurse.password)
     used_at_sign_in = code_at(app, nurse.email)
 
-    wrong_password = start(client, "not my password at all", used_at_sign_in)
+    wrong_password = start_new_phone(client, "not my password at all", used_at_sign_in)
     assert wrong_password.status_code == 400
     assert "Your current password is not right" in wrong_password.get_data(as_text=True)
-    replayed = start(client, nurse.password, used_at_sign_in)
-    wrong = start(client, nurse.password, "000000" if used_at_sign_in != "000000" else "111111")
+    replayed = start_new_phone(client, nurse.password, used_at_sign_in)
+    wrong = start_new_phone(
+        client, nurse.password, "000000" if used_at_sign_in != "000000" else "111111"
+    )
 
     for answer in (replayed, wrong):
         assert answer.status_code == 400
@@ -124,11 +110,11 @@ def test_the_fifth_wrong_code_locks_the_account_and_signs_out_everywhere(
 ) -> None:
     login(client, nurse.email, nurse.password)
     for _ in range(4):
-        assert start(client, nurse.password, "12345x").status_code == 400  # not 6 digits
-        assert start(client, nurse.password, "999999").status_code == 400
+        assert start_new_phone(client, nurse.password, "12345x").status_code == 400  # not 6 digits
+        assert start_new_phone(client, nurse.password, "999999").status_code == 400
     assert user_row(app, nurse.email).failed_logins == 4
 
-    last = start(client, nurse.password, "999999")
+    last = start_new_phone(client, nurse.password, "999999")
 
     assert (last.status_code, last.headers["Location"]) == (302, "/clinic/login")
     assert user_row(app, nurse.email).locked_until is not None
@@ -142,7 +128,7 @@ def test_a_wrong_code_from_the_new_phone_changes_nothing_and_does_not_count(
     signed_in_and_started(app, client, nurse)
     before = user_row(app, nurse.email)
 
-    answer = confirm_new(client, code_at(app, nurse.email))  # the old phone's code
+    answer = confirm_new_phone(client, code_at(app, nurse.email))  # the old phone's code
 
     assert answer.status_code == 400
     assert WRONG_NEW_CODE in answer.get_data(as_text=True)
@@ -209,7 +195,7 @@ def test_only_the_session_that_asked_can_see_and_confirm_the_new_phone(
 
     assert posted.headers["Location"] == "/clinic/account"
     assert user_row(app, nurse.email).totp_secret == nurse.totp_secret
-    assert confirm_new(client, code).status_code == 302  # the session that asked still can
+    assert confirm_new_phone(client, code).status_code == 302  # the session that asked still can
     assert user_row(app, nurse.email).totp_secret != nurse.totp_secret
 
 

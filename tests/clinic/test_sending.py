@@ -237,6 +237,39 @@ def test_a_double_click_or_refresh_stores_one_submission(patient: FlaskClient) -
     assert row.reference in patient.get("/send/done").get_data(as_text=True)
 
 
+def test_the_same_form_sent_again_with_other_details_asks_before_sending_those_too(
+    patient: FlaskClient,
+) -> None:
+    first = form_data(patient, patient_name="Wrong Name")
+    assert patient.post("/send", data=first).status_code == 303
+    [sent] = submissions()
+    # A second tab still holds the same form, with the name put right.
+    corrected = {**first, "patient_name": "Ada Lovelace", "dob-year": "1961"}
+
+    again = patient.post("/send", data=corrected)
+
+    text = again.get_data(as_text=True)
+    assert again.status_code == 200
+    assert "You have already sent these answers with other details" in text
+    assert sent.reference in text
+    assert 'value="Ada Lovelace"' in text and 'value="1961"' in text  # kept as typed
+    assert [row.patient_name for row in submissions()] == ["Wrong Name"]
+    # Sending from that page is a new submission, with the corrected details.
+    fresh_key = hidden(text, "idempotency_key")
+    assert fresh_key != first["idempotency_key"]
+    resent = patient.post("/send", data={**corrected, "idempotency_key": fresh_key})
+    assert resent.status_code == 303
+    assert sorted(row.patient_name for row in submissions()) == ["Ada Lovelace", "Wrong Name"]
+
+
+def test_a_head_of_the_send_form_shows_it_and_stores_nothing(patient: FlaskClient) -> None:
+    data = form_data(patient)
+    headed = patient.open("/send", method="HEAD", data=data)
+    assert headed.status_code == 200
+    assert submissions() == []
+    assert patient.post("/send", data=data).status_code == 303
+
+
 def test_a_new_form_after_sending_is_a_new_submission(patient: FlaskClient) -> None:
     first = form_data(patient)
     assert patient.post("/send", data=first).status_code == 303

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from helpers import (
@@ -16,15 +17,16 @@ from helpers import (
     logout,
     make_clinic,
     make_staff,
+    reset_sign_in,
     sessions_of,
     submit_password,
     user_row,
 )
-from werkzeug.test import TestResponse
 
 from questionnaire.clinic.auth import NOT_RECOGNISED
 from questionnaire.clinic.models import StaffUser, utcnow
 from questionnaire.clinic.passwords import verify_password
+from questionnaire.clinic.staffaccounts import EMAIL_IN_USE
 from questionnaire.extensions import db
 
 FIRST = "harbour lantern seventy 41"  # what an administrator gives
@@ -100,7 +102,9 @@ def test_admin_adds_an_account_that_must_meet_the_policy(
     form.update(password="another orchard brass 88")
     duplicate = client.post("/clinic/staff/new", data=form)
     assert duplicate.status_code == 400
-    assert "already exists" in duplicate.get_data(as_text=True)
+    assert EMAIL_IN_USE in duplicate.get_data(as_text=True)
+    (refused,) = audit_rows(app, "staff_create_refused")
+    assert (refused.user_id, refused.detail) == (admin.id, "email address in use")
 
     logout(client)
     # Sam sets up a code, then must choose a password the administrator does not know.
@@ -131,11 +135,54 @@ def test_admin_turns_off_an_account_and_its_sessions_end(
     assert user_row(app, admin.email).disabled_at is None
 
 
-def reset(client: FlaskClient, user_id: int, password: str) -> TestResponse:
-    token = csrf_token(client, "/clinic/staff")
-    return client.post(
-        f"/clinic/staff/{user_id}/reset", data={"csrf_token": token, "password": password}
-    )
+def test_an_address_used_in_another_clinic_is_refused_without_saying_where(
+    app: Flask, client: FlaskClient, admin: Account
+) -> None:
+    elsewhere = make_staff(app, make_clinic(app, "beta", "Beta Clinic"), "kim@beta.example.org")
+    login(client, admin.email, admin.password)
+    form = {
+        "csrf_token": csrf_token(client, "/clinic/staff/new"),
+        "email": elsewhere.email,
+        "display_name": "Kim Other",
+        "role": "staff",
+        "password": "tidal orchard brass 2231",
+    }
+    response = client.post("/clinic/staff/new", data=form)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert EMAIL_IN_USE in html
+    assert "already exists" not in html and "Beta" not in html
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        (
+            "display_name",
+            "Evil\u0007Name",
+            "Name must only include letters, spaces and punctuation",
+        ),
+        ("display_name", "Abc\u202eevil", "Name must only include letters, spaces and punctuation"),
+        ("email", "w2\u0007@alpha.example.org", "Enter an email address in the correct format"),
+        ("email", "w2@alpha.example.org\u200b", "Enter an email address in the correct format"),
+    ],
+)
+def test_names_and_addresses_with_hidden_characters_are_refused(
+    app: Flask, client: FlaskClient, admin: Account, field: str, value: str, message: str
+) -> None:
+    login(client, admin.email, admin.password)
+    form = {
+        "csrf_token": csrf_token(client, "/clinic/staff/new"),
+        "email": "sam@alpha.example.org",
+        "display_name": "Sam Porter",
+        "role": "staff",
+        "password": "tidal orchard brass 2231",
+        field: value,
+    }
+    response = client.post("/clinic/staff/new", data=form)
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert len(audit_rows(app, "staff_create")) == 0
 
 
 def test_admin_resets_a_locked_out_colleague_who_then_chooses_a_new_password(
@@ -154,15 +201,15 @@ def test_admin_resets_a_locked_out_colleague_who_then_chooses_a_new_password(
     assert "Reset sign-in for Nurse Jones" in page
 
     # A first password must meet the policy, like any other.
-    missing = reset(client, nurse.id, "")
+    missing = reset_sign_in(client, nurse.id, "")
     assert missing.status_code == 400
     assert "Enter a first password" in missing.get_data(as_text=True)
-    weak = reset(client, nurse.id, "password")
+    weak = reset_sign_in(client, nurse.id, "password")
     assert weak.status_code == 400
     assert "too common" in weak.get_data(as_text=True)
     assert verify_password(user_row(app, nurse.email).password_hash, nurse.password)
 
-    done = reset(client, nurse.id, FIRST)
+    done = reset_sign_in(client, nurse.id, FIRST)
     assert done.status_code == 302 and done.headers["Location"] == "/clinic/staff"
     row = user_row(app, nurse.email)
     assert row.password_must_change and verify_password(row.password_hash, FIRST)
@@ -196,7 +243,7 @@ def test_a_reset_is_refused_for_oneself_a_turned_off_account_and_another_clinic(
     elsewhere = make_staff(app, make_clinic(app, "beta", "Beta Clinic"), "x@beta.example.org")
     login(client, admin.email, admin.password)
 
-    own = reset(client, admin.id, FIRST)
+    own = reset_sign_in(client, admin.id, FIRST)
     assert own.headers["Location"] == "/clinic/staff"
     assert "use “Your account”" in client.get("/clinic/staff").get_data(as_text=True)
     assert not user_row(app, admin.email).password_must_change
@@ -211,7 +258,7 @@ def test_a_reset_is_refused_for_oneself_a_turned_off_account_and_another_clinic(
 
     token = csrf_token(client, "/clinic/staff")
     client.post(f"/clinic/staff/{nurse.id}/disable", data={"csrf_token": token})
-    turned_off = reset(client, nurse.id, FIRST)
+    turned_off = reset_sign_in(client, nurse.id, FIRST)
     assert turned_off.headers["Location"] == "/clinic/staff"
     assert "is turned off: it cannot be reset" in client.get("/clinic/staff").get_data(as_text=True)
     assert verify_password(user_row(app, nurse.email).password_hash, nurse.password)

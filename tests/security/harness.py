@@ -8,7 +8,6 @@ touches anything else on them.
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,12 +45,6 @@ def redis_reachable() -> bool:
 
 def postgres_url(name: str, host: str = PG_HOST, port: int = PG_PORT) -> str:
     return f"postgresql://postgres@{host}:{port}/{name}"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def base_config(tmp_path: Path, database_uri: str, **overrides: Any) -> dict[str, Any]:

@@ -247,7 +247,11 @@ def test_review_form_survives_hostile_input(tmp_path: Path) -> None:
             assert audit_actions_since(site.app, before.last_audit_id) == ["review"]
             check_answer(client.get(detail), [corruption.value])
         else:
-            assert after.audit == before.audit
+            # Nothing is written but, when the page is shown again with its answers, the
+            # audit row that every showing of a submission gets.
+            written = audit_actions_since(site.app, before.last_audit_id)
+            assert written in ([], ["submission_view"]), written
+            assert after.submissions == before.submissions
             assert review_state() == state, "a refused review changed the submission"
 
     run_examples(run, examples)
@@ -671,7 +675,9 @@ def nul_requests(site: Site) -> list[tuple[str, FlaskClient, str, str, dict[str,
         "password": "plenty long passphrase 91",
     }
     with site.app.test_request_context():
-        sealed_nul = seal(NUL)  # as the list's links carry a search
+        staff_a = store.find_staff_user_by_email(site.clinics.staff_a.email)
+        assert staff_a is not None
+        sealed_nul = seal(NUL, staff_a.id)  # as the list's links carry a search, for them
     cases: list[tuple[str, FlaskClient, str, str, dict[str, str] | None]] = [
         ("clinic link", site.app.test_client(), "GET", "/c/al%00pha/", None),
         ("sign-in email", site.app.test_client(), "POST", "/clinic/login",

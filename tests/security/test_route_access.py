@@ -245,8 +245,10 @@ def _request(site: Site, actor: str, endpoint: str, method: str) -> tuple[int, s
     if cookie is not None:
         client.set_cookie(site.app.config["SESSION_COOKIE_NAME"], cookie)
     url = URLS[endpoint].format(**site.params)
-    body = BODIES.get((endpoint, method), {"data": {}} if method == "POST" else {})
-    if (endpoint, method) == ("patient.question", "POST"):
+    # A HEAD carries what the POST would: it must make no difference.
+    posted = "POST" if method == "HEAD" else method
+    body = BODIES.get((endpoint, posted), {"data": {}} if posted == "POST" else {})
+    if (endpoint, posted) == ("patient.question", "POST"):
         body = {"data": page_form(site.app.extensions["ruleset"], "your-pain", ANSWERS)}
     response = client.open(url, method=method, **body)
     location = response.headers.get("Location")
@@ -289,6 +291,25 @@ def test_each_visitor_reaches_only_what_the_table_allows(site: Site) -> None:
             if not _matches(expect, status, location, site.params):
                 got = f"{status}" + (f" to {location}" if location else "")
                 wrong.append(f"{actor}: {method} {endpoint}: expected {expect}, got {got}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_a_head_is_answered_as_a_get_even_with_a_form_in_it(site: Site) -> None:
+    """Flask sends a HEAD to the GET's view; neither CSRF protection nor the rate limits look
+    at a HEAD, so one carrying the POST's form must be shown the page, never take the POST's
+    path (sign in, save answers, store a submission)."""
+    both = sorted(
+        {endpoint for endpoint, method in TABLE if method == "POST"}
+        & {endpoint for endpoint, method in TABLE if method == "GET"}
+    )
+    assert len(both) >= 8
+    wrong: list[str] = []
+    for actor in ACTORS:
+        for endpoint in both:
+            shown = _request(site, actor, endpoint, "GET")
+            headed = _request(site, actor, endpoint, "HEAD")
+            if headed != shown:
+                wrong.append(f"{actor}: HEAD {endpoint} gave {headed}, GET {shown}")
     assert not wrong, "\n".join(wrong)
 
 

@@ -29,7 +29,6 @@ from harness import (
     REDIS_PORT,
     SECRET_KEY,
     Clinics,
-    free_port,
     postgres_url,
     redis_reachable,
     seed_database,
@@ -37,6 +36,7 @@ from harness import (
 )
 from patientflow import RemoteClient, fill_in, hidden_inputs, send
 from support.pgdatabase import fresh_postgres_database, postgres_reachable
+from support.ports import free_port
 
 from questionnaire.clinic.auth import MAX_FAILURES, NOT_RECOGNISED
 from questionnaire.engine import load_ruleset

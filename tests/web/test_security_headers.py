@@ -10,10 +10,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from patient_forms import Patient, csrf_token
 from support.answer_sets import TYPICAL
+from support.testapp import app_with
 from werkzeug.exceptions import TooManyRequests
 
 from questionnaire import create_app
 from questionnaire.engine import RuleSet
+from questionnaire.web.errors import ANSWERS_KEPT, CSRF_PAGE
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -162,6 +164,32 @@ def test_a_crash_shows_a_page_without_details(failing_app: Flask) -> None:
     assert "secret" not in response.text
     assert "RuntimeError" not in response.text
     assert_security_headers(response)
+
+
+def test_a_crash_says_answers_are_kept_only_to_a_patient_who_has_some(
+    failing_app: Flask,
+) -> None:
+    failing_app.add_url_rule("/clinic/boom", endpoint="clinic_boom", view_func=boom)
+    client = failing_app.test_client()
+    assert ANSWERS_KEPT not in client.get("/boom").text  # nothing answered in this browser
+    with client.session_transaction() as session:
+        session["answers"] = {"pain_duration": "over_6_months"}
+    assert ANSWERS_KEPT in client.get("/boom").text
+    assert ANSWERS_KEPT not in client.get("/clinic/boom").text  # staff pages hold no answers
+
+
+def test_a_form_that_cannot_be_checked_says_answers_are_kept_only_when_they_are(
+    tmp_path: Path,
+) -> None:
+    app = app_with(tmp_path, WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    expired = client.post("/questions/your-pain", data={"pain_duration": "over_6_months"})
+    assert expired.status_code == 400
+    assert CSRF_PAGE.title in expired.text and ANSWERS_KEPT not in expired.text
+    with client.session_transaction() as session:
+        session["answers"] = {"pain_duration": "over_6_months"}
+    kept = client.post("/questions/warning-signs", data={"red_flags": "none"})
+    assert kept.status_code == 400 and ANSWERS_KEPT in kept.text
 
 
 def test_too_many_requests_has_its_own_page(failing_app: Flask) -> None:

@@ -9,6 +9,7 @@ after an error stores one submission and shows its confirmation.
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 import time
@@ -42,10 +43,10 @@ from questionnaire.extensions import db
 from questionnaire.web.answerstore import CLINIC_SLUG, load_answers
 from questionnaire.web.app import current_ruleset
 from questionnaire.web.csrftoken import csrf_token
-from questionnaire.web.errors import database_unavailable
+from questionnaire.web.errors import database_unavailable, handle_http_error
 from questionnaire.web.frames import frame_cache, site_root
 from questionnaire.web.posting import is_post
-from questionnaire.web.ratelimits import rate_limited
+from questionnaire.web.ratelimits import RateLimited, rate_limited
 from questionnaire.web.resultcache import result_data, result_json
 
 bp = Blueprint("sending", __name__)
@@ -359,6 +360,21 @@ def database_unavailable_here(error: Exception) -> ResponseReturnValue:
         retry_values=posted_values(request.form) if sending else None,
     )
     return page, 503, {"Retry-After": str(unavailable.retry_after)}
+
+
+@bp.errorhandler(RateLimited)
+def too_many_sends(error: RateLimited) -> ResponseReturnValue:
+    """Sent too often from one address: say how long to wait, and keep what was typed in a
+    form to send again, as when the database is down."""
+    if request.endpoint != "sending.send" or not is_post():
+        return handle_http_error(error)
+    page = render_template(
+        "sending/unavailable.html",
+        sending=True,
+        wait_minutes=max(1, math.ceil(error.wait_seconds / 60)),
+        retry_values=posted_values(request.form),
+    )
+    return page, 429, {"Retry-After": str(error.wait_seconds)}
 
 
 def _render_form(

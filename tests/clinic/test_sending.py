@@ -8,6 +8,7 @@ import logging
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -17,6 +18,7 @@ from flask.testing import FlaskClient
 from psycopg import sql
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
+from support.testapp import app_with
 
 from questionnaire.clinic import store
 from questionnaire.clinic.models import AuditEvent, Clinic, Submission
@@ -361,6 +363,31 @@ def test_the_form_needs_its_csrf_token(patient: FlaskClient) -> None:
     del data["csrf_token"]
     assert patient.post("/send", data=data).status_code == 400
     assert submissions() == []
+
+
+def test_sending_too_often_says_how_long_to_wait_and_keeps_what_was_typed(
+    tmp_path: Path,
+) -> None:
+    app = app_with(tmp_path, RATELIMIT_ENABLED=True)
+    with app.app_context():
+        db.create_all()
+        store.create_clinic("north", "North Spine Clinic")
+    patient = app.test_client()
+    patient.get("/c/north/")
+    with patient.session_transaction() as session:
+        session["answers"] = dict(ANSWERS)
+    data = form_data(patient, patient_name="Ada Lovelace")
+    for _ in range(30):  # the limit: 30 sends a minute from one address
+        assert patient.post("/send", data=data).status_code == 303
+
+    refused = patient.post("/send", data=data)
+
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert "Wait a moment before sending again" in text and "Wait 1 minute," in text
+    assert 'name="patient_name" value="Ada Lovelace"' in text  # kept, to send again
+    assert 'name="idempotency_key" value="' + data["idempotency_key"] + '"' in text
 
 
 def test_the_confirmation_page_needs_a_sent_form(client: FlaskClient) -> None:

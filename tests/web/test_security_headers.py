@@ -192,6 +192,16 @@ def test_a_form_that_cannot_be_checked_says_answers_are_kept_only_when_they_are(
     assert kept.status_code == 400 and ANSWERS_KEPT in kept.text
 
 
+def test_a_staff_address_not_found_keeps_the_staff_pages_name(client: FlaskClient) -> None:
+    staff = client.get("/clinic/submissions/2147483648")  # past the largest row id
+    patient = client.get("/no-such-page")
+    assert staff.status_code == patient.status_code == 404
+    assert "Clinic: pre-consultation answers" in staff.text
+    assert "Go to the list of submissions" in staff.text and "start page" not in staff.text
+    assert "Clinic: pre-consultation answers" not in patient.text
+    assert "Go to the start page" in patient.text
+
+
 def test_too_many_requests_has_its_own_page(failing_app: Flask) -> None:
     response = failing_app.test_client().get("/busy")
 

@@ -72,6 +72,8 @@ SEARCH_EXPIRED = (
 PAGING_PARAMS = ("after", "before")
 TICKED = {"1", "on", "true", "yes"}
 CURSOR_EXAMPLE = "2026-11-24T09:30:00.000000Z_42"
+# YYYY-MM-DD only: fromisoformat also reads week dates such as 2026-W48-1.
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _CURSOR = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6})Z_(\d{1,18})$")
 
 
@@ -126,7 +128,7 @@ def parse_filters(
             continue
         shown[name] = raw
         try:
-            days[name] = date.fromisoformat(raw) if len(raw) == 10 else _not_a_date()
+            days[name] = date.fromisoformat(raw) if _ISO_DAY.fullmatch(raw) else _not_a_date()
         except ValueError:
             errors.append(
                 FormError(name, f"Enter the '{name}' date as YYYY-MM-DD, like 2026-11-24")

@@ -156,6 +156,8 @@ def test_search_by_reference_in_any_case(
         ("urgent=maybe", "&#39;urgent&#39; can only be 1"),
         ("from=24/11/2026", "Enter the &#39;from&#39; date as YYYY-MM-DD"),
         ("to=2026-02-30", "Enter the &#39;to&#39; date as YYYY-MM-DD"),
+        ("from=2026-W48-1", "Enter the &#39;from&#39; date as YYYY-MM-DD"),
+        ("from=%D9%A2%D9%A0%D9%A2%D9%A6-11-24", "Enter the &#39;from&#39; date as YYYY-MM-DD"),
         ("from=2026-11-05&to=2026-11-01", "must be the same as or after the &#39;from&#39; date"),
         ("colour=red", "&#39;colour&#39; is not a filter. Filters are: urgent,"),
     ],

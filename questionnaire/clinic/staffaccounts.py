@@ -65,6 +65,9 @@ def administrators_only() -> ResponseReturnValue | None:
 def index() -> ResponseReturnValue:
     me = staff()
     users = store.list_staff_users(me.clinic_id)
+    # Colleagues' names and addresses are personal data: showing them is audited too.
+    with writing():
+        write_audit("staff_list_view", user_id=me.id, clinic_id=me.clinic_id)
     return render_template("clinic/staff_list.html", users=users, now=utcnow())
 
 

@@ -59,6 +59,16 @@ def test_staff_cannot_open_admin_pages(app: Flask, client: FlaskClient, nurse: A
     assert len(refusals) == 6
 
 
+def test_the_staff_list_is_audited_each_time_it_is_shown(
+    app: Flask, client: FlaskClient, admin: Account, nurse: Account
+) -> None:
+    login(client, admin.email, admin.password)
+    assert nurse.email in client.get("/clinic/staff").get_data(as_text=True)
+    client.get("/clinic/staff")
+    rows = audit_rows(app, "staff_list_view")
+    assert [(row.user_id, row.clinic_id) for row in rows] == [(admin.id, admin.clinic_id)] * 2
+
+
 def test_admin_adds_an_account_that_must_meet_the_policy(
     app: Flask, client: FlaskClient, admin: Account
 ) -> None:

@@ -6,16 +6,20 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
+from werkzeug.exceptions import BadRequest
 
 from questionnaire.clinic.commands import register as register_clinic_commands
 from questionnaire.engine import AnswersError, check_ruleset, load_ruleset
 from questionnaire.engine.textsheet import render_text
-from questionnaire.web.config import PROJECT_ROOT
+from questionnaire.web import json_body
+from questionnaire.web.config import DEFAULTS, PROJECT_ROOT
 
 DEFAULT_RULES = PROJECT_ROOT / "rules"
+# An answers file is held to the web API's limit on a request body.
+MAX_ANSWERS_BYTES: int = DEFAULTS["MAX_CONTENT_LENGTH"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,7 +46,7 @@ def check_rules(rules_dir: Path) -> None:
 
 
 @cli.command("evaluate")
-@click.argument("answers_file", type=click.File("r", encoding="utf-8"))
+@click.argument("answers_file", type=click.File("rb"))
 @click.option("--json", "as_json", is_flag=True, help="Print the result JSON instead of the sheet.")
 @click.option(
     "--rules",
@@ -54,11 +58,7 @@ def check_rules(rules_dir: Path) -> None:
 )
 def evaluate(answers_file: Any, as_json: bool, rules_dir: Path) -> None:
     """Evaluate the answers in ANSWERS_FILE (JSON; '-' reads standard input)."""
-    try:
-        raw = json.load(answers_file)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        click.echo(f"{answers_file.name}: not valid JSON: {error}", err=True)
-        sys.exit(1)
+    raw = _read_answers(answers_file)
     ruleset = _ruleset_or_exit(rules_dir)
     try:
         answers = ruleset.validate(raw)
@@ -71,6 +71,44 @@ def evaluate(answers_file: Any, as_json: bool, rules_dir: Path) -> None:
         click.echo(json.dumps(result.model_dump(mode="json"), indent=2, ensure_ascii=False))
     else:
         click.echo(render_text(result), nl=False)
+
+
+def _read_answers(answers_file: Any) -> Any:
+    """The file's JSON, held to the limits the web API sets on a request body."""
+    name = getattr(answers_file, "name", "<stdin>")  # a binary standard input may have none
+    data = answers_file.read(MAX_ANSWERS_BYTES + 1)
+    if len(data) > MAX_ANSWERS_BYTES:
+        _exit_with(
+            f"{name}: the file is larger than {MAX_ANSWERS_BYTES // 1024} KiB, "
+            "the most allowed for one answer set"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        _exit_with(f"{name}: not UTF-8 text (bad byte at position {error.start}); save it as UTF-8")
+    try:
+        raw = json.loads(
+            text,
+            parse_constant=json_body._reject_constant,
+            parse_float=json_body._parse_float,
+            parse_int=json_body._parse_int,
+            object_pairs_hook=json_body._unique_keys,
+        )
+        json_body._check_values(raw, depth=1)  # nesting, and text that is whole characters
+    except json.JSONDecodeError as error:
+        _exit_with(f"{name}: not valid JSON: {error}")
+    except json_body._BodyProblem as error:
+        _exit_with(f"{name}: {error}")
+    except RecursionError:
+        _exit_with(f"{name}: {json_body._too_deep()}")
+    except BadRequest as error:
+        _exit_with(f"{name}: {error.description}")
+    return raw
+
+
+def _exit_with(message: str) -> NoReturn:
+    click.echo(message, err=True)
+    sys.exit(1)
 
 
 def _ruleset_or_exit(rules_dir: Path) -> Any:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import secrets
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -25,6 +26,8 @@ DEMO_SLUG = "demo"
 DEMO_NAME = "Demo Pain Clinic"
 DEMO_EMAIL = "demo@example.org"
 DEMO_DISPLAY_NAME = "Demo administrator"
+# 100 years: older than any submission, and far from the end of the calendar.
+MAX_PURGE_DAYS = 36500
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,20 +36,64 @@ F = TypeVar("F", bound=Callable[..., Any])
 def _app_context() -> Iterator[None]:
     """The running app's context under ``flask``; a new app's under ``questionnaire``."""
     from flask import has_app_context
-    from flask.cli import ScriptInfo
 
     if has_app_context():
         yield
         return
+    with _load_app().app_context():
+        yield
+
+
+def _load_app() -> Flask:
+    """The app to run the command in; a setting that stops it starting becomes a message."""
+    from flask.cli import ScriptInfo
+    from limits.errors import ConfigurationError
+    from sqlalchemy.exc import ArgumentError
+
+    from questionnaire.engine import RulesetError
+    from questionnaire.web.config import ConfigError
+
     info = click.get_current_context().find_object(ScriptInfo)
-    if info is not None and info.create_app is not None:
-        app = info.load_app()
-    else:
+    try:
+        if info is not None and info.create_app is not None:
+            return info.load_app()
         from questionnaire import create_app
 
-        app = create_app()
-    with app.app_context():
-        yield
+        return create_app()
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    except RulesetError as error:
+        raise click.ClickException(
+            f"RULES_DIR does not hold a rule set the app can use:\n{error}"
+        ) from None
+    except ArgumentError as error:  # an address that cannot be read, or an unknown database
+        raise click.ClickException(_database_url_message(str(error))) from None
+    except ImportError as error:
+        if not _loading_database_driver(error):
+            raise
+        raise click.ClickException(_database_url_message(str(error))) from None
+    except ConfigurationError:
+        # Not said back: the address may hold a password.
+        raise click.ClickException(
+            "REDIS_URL is not a storage address the app can use; "
+            "use redis://host:port, rediss://host:port or redis+unix:///path/to/socket"
+        ) from None
+
+
+def _database_url_message(reason: str) -> str:
+    return (
+        f"DATABASE_URL is not a database address the app can use ({reason}); use "
+        "sqlite:///path/to/file.sqlite3 or postgresql://user:password@host:port/database"
+    )
+
+
+def _loading_database_driver(error: ImportError) -> bool:
+    """Whether the import failed while loading the driver of the database in DATABASE_URL
+    (such as mysql://, whose driver is not installed)."""
+    return any(
+        str(frame.f_globals.get("__name__", "")).startswith("sqlalchemy.dialects.")
+        for frame, _ in traceback.walk_tb(error.__traceback__)
+    )
 
 
 def _database_command(function: F) -> F:
@@ -149,9 +196,12 @@ def create_user(clinic_slug: str, email: str, display_name: str, role: str) -> N
     "--older-than",
     "days",
     required=True,
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_PURGE_DAYS),
     metavar="DAYS",
-    help="Delete submissions created more than DAYS days ago (a whole number, 1 or more).",
+    help=(
+        "Delete submissions created more than DAYS days ago "
+        f"(a whole number from 1 to {MAX_PURGE_DAYS}, which is 100 years)."
+    ),
 )
 @_database_command
 def purge(days: int) -> None:

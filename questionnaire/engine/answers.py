@@ -88,10 +88,21 @@ def _blank_to_none(value: Any) -> Any:
     return value
 
 
-def _no_bool(value: Any) -> Any:
+# A number typed as text: the digits 0 to 9, with an optional sign (spaces around it are
+# stripped). Lax int parsing would also take "1_0" as 10, "5.0" as 5 and the Arabic-Indic
+# digit five (U+0665) as 5.
+WHOLE_NUMBER = re.compile(r"[-+]?[0-9]+")
+
+
+def _whole_number(value: Any) -> Any:
     # Lax int parsing would take True as 1; a yes/no is never a number here.
     if isinstance(value, bool):
         raise ValueError("not a number")
+    if isinstance(value, str):
+        text = value.strip()
+        if text and not WHOLE_NUMBER.fullmatch(text):
+            # str.isdigit is true for the digits of every script: name the ones allowed.
+            raise ValueError("not digits" if any(c.isdigit() for c in text) else "not a number")
     return value
 
 
@@ -153,7 +164,7 @@ def _before(question: Question) -> tuple[BeforeValidator, ...]:
     # Applied outside ``| None``: inside it, a blank answer to an optional question would be
     # turned into None and then refused by the number or text branch of the union.
     if question.kind == "number":
-        return (BeforeValidator(_blank_to_none), BeforeValidator(_no_bool))
+        return (BeforeValidator(_blank_to_none), BeforeValidator(_whole_number))
     if question.kind == "short_text":
         return (BeforeValidator(_blank_to_none),)
     return ()
@@ -233,11 +244,22 @@ def _field_error(question: Question, item: Any) -> FieldError:
         bounds = f"from {question.minimum} to {question.maximum}"
         if kind in ("greater_than_equal", "less_than_equal"):
             return FieldError(question.id, f"Enter a number {bounds}")
+        if kind == "value_error" and "not digits" in item["msg"]:
+            return FieldError(
+                question.id, f"Enter a whole number {bounds} using only the digits 0 to 9, like 5"
+            )
         return FieldError(question.id, f"Enter a whole number {bounds}, like 5")
     if kind == "string_too_long":
         return FieldError(question.id, f"Enter {question.text_limit} characters or fewer")
     if kind == "value_error" and "control characters" in item["msg"]:
         return FieldError(question.id, "Remove the special characters from your answer")
+    if kind == "string_unicode":
+        # Only a program can send this (a lone surrogate, such as the JSON escape "\ud800").
+        return FieldError(
+            question.id,
+            "Your answer holds a broken character (half of a character pair); "
+            "send the text as whole Unicode characters",
+        )
     return FieldError(
         question.id, f"Enter your answer as text, {question.text_limit} characters or fewer"
     )

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+)
+from pydantic_core import PydanticCustomError
 
 from questionnaire.engine.conditions import Condition
 
@@ -13,6 +22,16 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Kind = Literal["one_of", "any_of", "number", "yes_no", "short_text"]
 KINDS = ("one_of", "any_of", "number", "yes_no", "short_text")
 NONE_CHOICE = "none"
+
+
+def _exact_format(value: Any) -> Any:
+    """``Literal[1]`` alone takes ``true`` and ``1.0`` for 1, as they compare equal to it."""
+    if type(value) is not int:
+        raise PydanticCustomError("literal_error", "Input should be 1", {"expected": "1"})
+    return value
+
+
+FormatNumber = Annotated[Literal[1], BeforeValidator(_exact_format)]
 
 
 class _Model(BaseModel):
@@ -33,7 +52,7 @@ class Question(_Model):
     kind: Kind
     label: Text
     hint: Text | None = None
-    required: bool = True
+    required: StrictBool = True
     # Shown when a required question is left unanswered, naming what to do, e.g.
     # "Select how long you have had this pain".
     error_required: Text | None = None
@@ -41,7 +60,7 @@ class Question(_Model):
     minimum: StrictInt | None = None
     maximum: StrictInt | None = None
     unit: Text | None = None
-    max_length: Annotated[int, Field(ge=1, le=2000)] | None = None
+    max_length: Annotated[StrictInt, Field(ge=1, le=2000)] | None = None
     enable_when: Condition | None = None
 
     @property
@@ -144,7 +163,7 @@ class RulesFile(_Model):
 
 
 class RulesetFile(_Model):
-    format: Literal[1]
+    format: FormatNumber
     version: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z.+-]{1,32}$")]
     disclaimer: Text
     example_base: dict[str, Any]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args, get_origin
@@ -16,7 +16,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from questionnaire.engine import conditions as cond
-from questionnaire.engine.answers import CONTRACT, AnswersError
+from questionnaire.engine.answers import CONTRACT, CONTROL_CHARACTERS, AnswersError
 from questionnaire.engine.definition import (
     NONE_CHOICE,
     GuideFile,
@@ -103,11 +103,39 @@ def check_ruleset(directory: str | Path) -> tuple[RuleSet | None, list[Problem]]
     ruleset = None
     if len(models) == len(FILES):
         ruleset, problems = _cross_check(root, sources, models, problems)
-    # Wording needs no cross-reference, so it is checked even when other mistakes stop the rest.
+    # Characters and wording need no cross-reference, so they are checked even when other
+    # mistakes stop the rest.
     check = _Checker(sources, problems)
+    for name, source in sources.items():
+        for path, message in _control_characters(source.data, ()):
+            check.add(name, path, message)
     for file, path, message in lint_sources({name: s.data for name, s in sources.items()}):
         check.add(file, path, message)
     return (None if problems else ruleset), problems
+
+
+def _control_characters(data: Any, path: Path_) -> Iterator[tuple[Path_, str]]:
+    """Every text (key or value) holding a control character, as answers refuse them too."""
+    if isinstance(data, str):
+        found = CONTROL_CHARACTERS.search(data)
+        if found:
+            yield path, _control_message("contains", found.group())
+    elif isinstance(data, Mapping):
+        for key, value in data.items():
+            found = CONTROL_CHARACTERS.search(key)
+            if found:
+                yield path, _control_message(f"the key {key!r} contains", found.group())
+            yield from _control_characters(value, (*path, key))
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            yield from _control_characters(item, (*path, index))
+
+
+def _control_message(what: str, character: str) -> str:
+    return (
+        f"{what} the control character U+{ord(character):04X}: remove it "
+        "(the only control characters allowed in text are line breaks and tabs)"
+    )
 
 
 # -- pydantic errors with file and line -------------------------------------------------

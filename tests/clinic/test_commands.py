@@ -161,8 +161,11 @@ def test_create_user_refuses_an_unknown_clinic_and_a_taken_email(clinic_app: Fla
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--older-than", "0"], "0 is not in the range x>=1"),
-        (["--older-than", "-3"], "is not in the range x>=1"),
+        (["--older-than", "0"], "0 is not in the range 1<=x<=36500"),
+        (["--older-than", "-3"], "is not in the range 1<=x<=36500"),
+        # Further back than the calendar reaches: 100 years is the most.
+        (["--older-than", "740000"], "740000 is not in the range 1<=x<=36500"),
+        (["--older-than", "99999999999"], "99999999999 is not in the range 1<=x<=36500"),
         (["--older-than", "ninety"], "'ninety' is not a valid integer"),
         ([], "Missing option '--older-than'"),
     ],

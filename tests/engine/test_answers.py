@@ -168,12 +168,13 @@ def test_any_of_accepts_a_single_choice_and_keeps_definition_order(ruleset: Rule
 # -- numbers (pain_score, 0 to 10) -------------------------------------------------------
 
 WHOLE_NUMBER = "Enter a whole number from 0 to 10, like 5"
+DIGITS_ONLY = "Enter a whole number from 0 to 10 using only the digits 0 to 9, like 5"
 IN_RANGE = "Enter a number from 0 to 10"
 
 
 @pytest.mark.parametrize(
     ("value", "cleaned"),
-    [(7, 7), ("7", 7), (" 7 ", 7), ("0", 0), (10, 10), (7.0, 7)],
+    [(7, 7), ("7", 7), (" 7 ", 7), ("0", 0), (10, 10), (7.0, 7), ("+7", 7), ("-0", 0), ("07", 7)],
 )
 def test_numbers_from_forms_and_json_are_accepted(
     ruleset: RuleSet, value: Any, cleaned: int
@@ -184,7 +185,7 @@ def test_numbers_from_forms_and_json_are_accepted(
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ("7.5", WHOLE_NUMBER),
+        ("7.5", DIGITS_ONLY),
         (7.5, WHOLE_NUMBER),
         ("abc", WHOLE_NUMBER),
         ("seven", WHOLE_NUMBER),
@@ -199,6 +200,31 @@ def test_numbers_from_forms_and_json_are_accepted(
 )
 def test_bad_numbers_are_refused_with_the_range(ruleset: RuleSet, value: Any, message: str) -> None:
     assert only_error(ruleset, answers(pain_score=value)) == FieldError("pain_score", message)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("1_0", id="underscore-between-digits"),
+        pytest.param("0_5", id="underscore-after-zero"),
+        pytest.param("5.0", id="decimal-point"),
+        pytest.param("5.", id="trailing-point"),
+        pytest.param("1e1", id="exponent"),
+        pytest.param("\u0665", id="arabic-indic-five"),
+        pytest.param("\u06f5", id="extended-arabic-indic-five"),
+        pytest.param("\u0967", id="devanagari-one"),
+        pytest.param("\uff15", id="fullwidth-five"),
+        pytest.param("- 5", id="space-after-sign"),
+    ],
+)
+def test_a_typed_number_is_only_a_sign_and_the_digits_0_to_9(ruleset: RuleSet, value: str) -> None:
+    # Python's int() reads all of these; a patient who typed one is told what is allowed.
+    assert only_error(ruleset, answers(pain_score=value)) == FieldError("pain_score", DIGITS_ONLY)
+    with pytest.raises(AnswersError) as raised:
+        ruleset.validate_page(
+            "your-pain", {"pain_duration": "under_6_weeks", "pain_score": value}, {}
+        )
+    assert raised.value.errors == [FieldError("pain_score", DIGITS_ONLY)]
 
 
 @pytest.mark.parametrize("blank", ["", "   ", None])
@@ -255,6 +281,15 @@ def test_the_refused_characters_are_exactly_unicodes_controls_but_newline_and_ta
 def test_text_must_be_text(ruleset: RuleSet, value: Any) -> None:
     assert only_error(ruleset, answers(anything_else=value)) == FieldError(
         "anything_else", "Enter your answer as text, 500 characters or fewer"
+    )
+
+
+def test_text_with_a_broken_character_says_so(ruleset: RuleSet) -> None:
+    # JSON's "\\ud800" escape decodes to half of a character pair: not text a patient typed.
+    assert only_error(ruleset, answers(anything_else="pain \ud800 here")) == FieldError(
+        "anything_else",
+        "Your answer holds a broken character (half of a character pair); "
+        "send the text as whole Unicode characters",
     )
 
 

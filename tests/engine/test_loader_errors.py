@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from questionnaire.cli import cli
+from questionnaire.cli import MAX_ANSWERS_BYTES, cli
 from questionnaire.engine import RulesetError, check_ruleset, load_ruleset
 from questionnaire.engine.conditions import OPERATOR_LIST
+from questionnaire.engine.yamlsource import MAX_DEPTH, MAX_NUMBER_DIGITS
 
 MINIMAL = Path(__file__).parent / "broken" / "minimal"
 SHIPPED = Path(__file__).resolve().parents[2] / "rules"
@@ -33,6 +34,13 @@ RED_FLAG_CHOICES = (
     "recent_major_injury, cancer_history, unexplained_weight_loss, none"
 )
 SAFE_INSTEAD = "Say 'ask your doctor' or 'tell your care team' instead"
+TOO_DEEP = f"nested too deeply: at most {MAX_DEPTH} levels of lists and mappings are allowed"
+NO_REFERENCES = (
+    "rule files use no anchors (&name) or aliases (*name); write each value out in full where "
+    "it is used"
+)
+NO_TAG = "remove it and write the value as text, a number, true or false, a list or a mapping"
+CONTROL = "(the only control characters allowed in text are line breaks and tabs)"
 
 
 @dataclass(frozen=True)
@@ -525,13 +533,223 @@ CASES = [
 ]
 
 
+def nested(opening: str, closing: str, levels: int, inner: str = "{all: []}") -> str:
+    return opening * levels + inner + closing * levels
+
+
+# YAML that a rule file never needs, refused with its line before it can cost time or memory
+# (each used to end in a traceback, or in minutes of work).
+YAML_CASES = [
+    pytest.param(
+        [Edit("rules.yaml", "all: []", nested("{any: [", "]}", 400))],
+        [f"rules.yaml, line 5: {TOO_DEEP}"],
+        id="conditions-nested-400-deep",
+    ),
+    pytest.param(
+        [Edit("rules.yaml", "all: []", nested("{not: ", "}", 990))],
+        [f"rules.yaml, line 5: {TOO_DEEP}"],
+        id="not-nested-990-deep",
+    ),
+    pytest.param(
+        [Rewrite("notes.yaml", "care_team_notes:\n  - " + nested("[", "]", 600, "") + "\n")],
+        [f"notes.yaml, line 2: {TOO_DEEP}"],
+        id="list-nested-600-deep",
+    ),
+    pytest.param(
+        [Rewrite("notes.yaml", "care_team_notes: &a [*a]\n")],
+        [
+            f"notes.yaml, line 1: the anchor '&a' is not allowed: {NO_REFERENCES}",
+            f"notes.yaml, line 1: the alias '*a' is not allowed: {NO_REFERENCES}",
+        ],
+        id="list-holding-itself",
+    ),
+    pytest.param(
+        [Rewrite("notes.yaml", "care_team_notes: &a {x: *a}\n")],
+        [
+            f"notes.yaml, line 1: the anchor '&a' is not allowed: {NO_REFERENCES}",
+            f"notes.yaml, line 1: the alias '*a' is not allowed: {NO_REFERENCES}",
+        ],
+        id="mapping-holding-itself",
+    ),
+    pytest.param(
+        [
+            Edit(
+                "notes.yaml",
+                "  - id: tell-urgent-symptoms\n    text:",
+                "  - id: tell-urgent-symptoms\n    text: &same Tell.\n    hint: *same\n    note:",
+            )
+        ],
+        [
+            f"notes.yaml, line 5: the anchor '&same' is not allowed: {NO_REFERENCES}",
+            f"notes.yaml, line 6: the alias '*same' is not allowed: {NO_REFERENCES}",
+        ],
+        id="text-repeated-by-an-alias",
+    ),
+    pytest.param(
+        [Edit("ruleset.yaml", "format: 1", "format: " + "1" * 5000)],
+        [
+            "ruleset.yaml, line 1: a number with 5000 digits is too long: "
+            f"at most {MAX_NUMBER_DIGITS} digits are allowed"
+        ],
+        id="integer-of-5000-digits",
+    ),
+    pytest.param(
+        [Edit("questionnaire.yaml", "minimum: 0", "minimum: -" + "1" * 4301)],
+        [
+            "questionnaire.yaml, line 17: a number with 4301 digits is too long: "
+            f"at most {MAX_NUMBER_DIGITS} digits are allowed"
+        ],
+        id="negative-integer-of-4301-digits",
+    ),
+    pytest.param(
+        [
+            Edit(
+                "rules.yaml",
+                "because: You rated your",
+                "because: !!python/object:os.system You rated your",
+            )
+        ],
+        [f"rules.yaml, line 48: the tag '!!python/object:os.system' is not allowed: {NO_TAG}"],
+        id="python-object-tag",
+    ),
+    pytest.param(
+        [
+            Edit(
+                "rules.yaml",
+                "because: You rated your pain 7 or more.",
+                "because: !!binary aGVsbG8=",
+            )
+        ],
+        [f"rules.yaml, line 48: the tag '!!binary' is not allowed: {NO_TAG}"],
+        id="binary-tag",
+    ),
+    pytest.param(
+        [Edit("ruleset.yaml", 'version: "1.0.0"', 'version: !!int "5"')],
+        [f"ruleset.yaml, line 2: the tag '!!int' is not allowed: {NO_TAG}"],
+        id="int-tag-on-quoted-text",
+    ),
+    pytest.param(
+        [Edit("ruleset.yaml", "example_base:\n", "example_base: !answers\n")],
+        [f"ruleset.yaml, line 4: the tag '!answers' is not allowed: {NO_TAG}"],
+        id="local-tag-on-a-mapping",
+    ),
+    pytest.param(
+        [Edit("notes.yaml", "you take.\n", "you take.\n---\ncare_team_notes: []\n")],
+        ["notes.yaml, line 4: a second YAML document starts here, but a rule file holds only one"],
+        id="second-document",
+    ),
+]
+
+# Values of the wrong type that a lax check would take for right ones.
+VALUE_CASES = [
+    pytest.param(
+        [Edit("ruleset.yaml", "format: 1", "format: true")],
+        ["ruleset.yaml, line 1: format: True is not allowed; allowed: 1"],
+        id="format-true",
+    ),
+    pytest.param(
+        [Edit("ruleset.yaml", "format: 1", "format: 1.0")],
+        ["ruleset.yaml, line 1: format: 1.0 is not allowed; allowed: 1"],
+        id="format-one-point-zero",
+    ),
+    pytest.param(
+        [
+            Edit(
+                "questionnaire.yaml",
+                "        required: false\n        minimum",
+                "        required: no\n        minimum",
+            )
+        ],
+        [
+            "questionnaire.yaml, line 16: page 'your-pain', question 'pain_score', required: "
+            "input should be a valid boolean"
+        ],
+        id="required-as-text",
+    ),
+    pytest.param(
+        [
+            Edit(
+                "questionnaire.yaml",
+                "label: Which blood thinner do you take?\n",
+                'label: Which blood thinner do you take?\n        max_length: "80"\n',
+            )
+        ],
+        [
+            "questionnaire.yaml, line 42: page 'safety', question 'blood_thinner_name', "
+            "max_length: input should be a valid integer"
+        ],
+        id="max-length-as-text",
+    ),
+    pytest.param(
+        [
+            Edit(
+                "rules.yaml",
+                "because: You rated your pain 7 or more.",
+                'because: "You \\x07 rated your pain 7 or more."',
+            )
+        ],
+        [
+            "rules.yaml, line 48: rule 'high-pain', because: contains the control character "
+            f"U+0007: remove it {CONTROL}"
+        ],
+        id="bell-in-patient-text",
+    ),
+    pytest.param(
+        [
+            Edit(
+                "guide.yaml",
+                "body: Back pain is common. Most of it gets better within weeks.",
+                'body: "Back pain is common.\\u0085Most of it gets better within weeks."',
+            )
+        ],
+        [
+            "guide.yaml, line 9: section 'basics', body: contains the control character "
+            f"U+0085: remove it {CONTROL}"
+        ],
+        id="c1-control-in-guide",
+    ),
+    pytest.param(
+        [
+            Edit(
+                "questionnaire.yaml",
+                "label: Can someone drive you home?",
+                'label: "Can\\r someone drive you home?"',
+            )
+        ],
+        [
+            "questionnaire.yaml, line 76: page 'getting-home', question 'driver', label: "
+            f"contains the control character U+000D: remove it {CONTROL}"
+        ],
+        id="carriage-return-in-label",
+    ),
+    pytest.param(
+        [Edit("rules.yaml", "description: For everyone.", 'description: "For\\x7f everyone."')],
+        [
+            "rules.yaml, line 3: rule 'core', description: contains the control character "
+            f"U+007F: remove it {CONTROL}"
+        ],
+        id="delete-in-description",
+    ),
+    pytest.param(
+        [Edit("ruleset.yaml", '  diabetes: "no"', '  diabetes: "no\\x00"')],
+        [
+            "ruleset.yaml, line 8: example_base.diabetes: not a valid answer: diabetes: Select one "
+            "of the options shown (allowed: yes, no, not_sure)",
+            "ruleset.yaml, line 8: example_base.diabetes: contains the control character "
+            f"U+0000: remove it {CONTROL}",
+        ],
+        id="nul-in-example-answer",
+    ),
+]
+
+
 def test_the_minimal_rule_set_is_valid() -> None:
     ruleset, problems = check_ruleset(MINIMAL)
     assert [str(p) for p in problems] == []
     assert ruleset is not None
 
 
-@pytest.mark.parametrize(("edits", "expected"), CASES)
+@pytest.mark.parametrize(("edits", "expected"), CASES + YAML_CASES + VALUE_CASES)
 def test_broken_rule_set_gives_exact_messages(
     tmp_path: Path, edits: list[Edit | Remove | Rewrite], expected: list[str]
 ) -> None:
@@ -617,6 +835,40 @@ def test_mistakes_in_several_files_are_all_reported_in_one_run(tmp_path: Path) -
     ]
 
 
+def test_an_alias_bomb_is_refused_without_being_expanded(tmp_path: Path) -> None:
+    # Each line lists the one before it ten times: six lines stand for a million texts.
+    lines = ['l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 10)}]" for n in range(1, 7)]
+    folder = broken_copy(tmp_path, [Rewrite("notes.yaml", "\n".join(lines) + "\n")])
+    _, problems = check_ruleset(folder)
+    assert [str(p) for p in problems] == [
+        f"notes.yaml, line {n + 1}: the {kind} '{sign}l{m}' is not allowed: {NO_REFERENCES}"
+        for n in range(7)
+        for kind, sign, m in (("anchor", "&", n), ("alias", "*", n - 1))
+        if m >= 0
+    ]
+
+
+def test_a_condition_nested_up_to_the_limit_is_loaded_and_evaluated(tmp_path: Path) -> None:
+    # rules > list > rule > {not: ...} x 44 > in > its arguments > values: MAX_DEPTH levels.
+    levels = MAX_DEPTH - 6
+    assert levels % 2 == 0, "an even number of 'not' keeps the rule's meaning"
+    condition = 'in: {field: blood_thinners, values: ["yes", not_sure]}'
+    folder = broken_copy(
+        tmp_path,
+        [Edit("rules.yaml", condition, nested("{not: ", "}", levels, "{" + condition + "}"))],
+    )
+    ruleset = load_ruleset(folder)
+    answers = ruleset.validate({**ruleset.example_base, "blood_thinners": "yes"})
+    assert [rule.id for rule in ruleset.fired(answers)] == ["core", "blood-thinners"]
+    one_more = broken_copy(
+        tmp_path / "deeper",
+        [Edit("rules.yaml", condition, nested("{not: ", "}", levels + 1, "{" + condition + "}"))],
+    )
+    _, problems = check_ruleset(one_more)
+    assert [str(p) for p in problems] == [f"rules.yaml, line 16: {TOO_DEEP}"]
+
+
 def test_a_folder_that_does_not_exist(tmp_path: Path) -> None:
     ruleset, problems = check_ruleset(tmp_path / "nowhere")
     assert ruleset is None
@@ -677,6 +929,32 @@ def test_check_rules_on_a_broken_set_exits_1_with_every_line_on_stderr(tmp_path:
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (Edit("rules.yaml", "all: []", nested("{not: ", "}", 990)), f"line 5: {TOO_DEEP}"),
+        (
+            Rewrite("notes.yaml", "care_team_notes: &a [*a]\n"),
+            f"line 1: the anchor '&a' is not allowed: {NO_REFERENCES}",
+        ),
+        (
+            Edit("ruleset.yaml", "format: 1", "format: " + "1" * 5000),
+            "line 1: a number with 5000 digits is too long",
+        ),
+    ],
+    ids=["deep", "alias", "long-number"],
+)
+def test_check_rules_reports_unreadable_yaml_without_a_traceback(
+    tmp_path: Path, edit: Edit | Rewrite, expected: str
+) -> None:
+    folder = broken_copy(tmp_path, [edit])
+    result = CliRunner().invoke(cli, ["check-rules", str(folder)])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert f"{edit.file}, {expected}" in result.stderr
+    assert "Traceback" not in result.output
+
+
 def test_check_rules_on_a_missing_folder_is_a_clear_message(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["check-rules", str(tmp_path / "nowhere")])
     assert result.exit_code == 1
@@ -708,6 +986,74 @@ def test_evaluate_with_bad_json_names_the_problem() -> None:
     result = CliRunner().invoke(cli, ["evaluate", "-"], input="{not json")
     assert result.exit_code == 1
     assert result.stderr.startswith("<stdin>: not valid JSON: ")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        pytest.param(
+            "[" * 100_000 + "]" * 100_000,
+            "The body is nested too deeply: at most 8 levels are allowed.",
+            id="nested-100000-deep",
+        ),
+        pytest.param(
+            '{"red_flags": ' + "[" * 20 + "]" * 20 + "}",
+            "The body is nested too deeply: at most 8 levels are allowed.",
+            id="nested-deeper-than-an-answer-set",
+        ),
+        pytest.param(
+            '{"pain_duration": ' + "9" * 5000 + "}",
+            "A number in the body is 5000 characters long; at most 32 allowed.",
+            id="integer-of-5000-digits",
+        ),
+        pytest.param(
+            '{"pain_score": NaN}',
+            "The body contains NaN, which is not allowed. Use a finite number.",
+            id="not-a-number",
+        ),
+        pytest.param(
+            '{"diabetes": "no", "diabetes": "yes"}',
+            'The key "diabetes" appears more than once in one object. Give each answer once.',
+            id="duplicate-key",
+        ),
+        pytest.param(
+            '{"anything_else": "half \\ud800 a character"}',
+            "The body contains a \\u escape that is not a whole character (a lone surrogate). "
+            "Send text as real Unicode characters.",
+            id="lone-surrogate",
+        ),
+    ],
+)
+def test_evaluate_holds_the_answers_file_to_the_apis_limits(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    answers = tmp_path / "answers.json"
+    answers.write_text(content, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["evaluate", str(answers)])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert result.stderr == f"{answers}: {message}\n"
+
+
+def test_evaluate_stops_reading_at_the_apis_size_limit() -> None:
+    # An endless input such as /dev/zero would otherwise be read until memory runs out.
+    result = CliRunner().invoke(cli, ["evaluate", "-"], input=b" " * (MAX_ANSWERS_BYTES + 1))
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "<stdin>: the file is larger than 256 KiB, the most allowed for one answer set\n"
+    )
+    blank = CliRunner().invoke(cli, ["evaluate", "-"], input=b" " * MAX_ANSWERS_BYTES)
+    assert blank.stderr.startswith("<stdin>: not valid JSON: Expecting value")
+
+
+def test_evaluate_names_a_file_that_is_not_utf8(tmp_path: Path) -> None:
+    answers = tmp_path / "answers.json"
+    answers.write_bytes(b'{"anything_else": "caf\xe9"}')
+    result = CliRunner().invoke(cli, ["evaluate", str(answers)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"{answers}: not UTF-8 text (bad byte at position 22); save it as UTF-8\n"
+    )
 
 
 def test_evaluate_with_bad_answers_names_each_field() -> None:

@@ -1,0 +1,106 @@
+"""Operator commands started with a setting the app cannot use: one line naming the setting
+and what is allowed, exit code 1, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from questionnaire.cli import cli
+
+DATABASE_FORMS = (
+    "use sqlite:///path/to/file.sqlite3 or postgresql://user:password@host:port/database"
+)
+COMMANDS = [
+    ["init-db"],
+    ["create-clinic", "--slug", "east", "--name", "East Clinic"],
+    ["create-user", "--clinic", "east", "--email", "e@example.org", "--name", "E"],
+    ["purge", "--older-than", "30"],
+    ["demo"],
+]
+
+
+def run(tmp_path: Path, args: list[str], **settings: str) -> Result:
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'operator.sqlite3'}",
+        "QUESTIONNAIRE_INSTANCE_PATH": str(tmp_path / "instance"),
+        "SECRET_KEY": "operator-test-secret-key",
+        **settings,
+    }
+    return CliRunner().invoke(cli, args, env=env, input="correct horse battery staple 42\n")
+
+
+def assert_refused(result: Result, message: str) -> None:
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
+    assert result.stderr == f"Error: {message}\n"
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        pytest.param(
+            {"PROXY_HOPS": "abc"},
+            "PROXY_HOPS='abc' is not allowed: use a whole number from 0 to 10",
+            id="proxy-hops-not-a-number",
+        ),
+        pytest.param(
+            {"SECURE_COOKIES": "maybe"},
+            "SECURE_COOKIES='maybe' is not allowed: use one of 1, true, yes, on, 0, false, no, off",
+            id="secure-cookies-not-a-yes-or-no",
+        ),
+        pytest.param(
+            {"DATABASE_URL": "bogus://x"},
+            "DATABASE_URL is not a database address the app can use (Can't load plugin: "
+            f"sqlalchemy.dialects:bogus); {DATABASE_FORMS}",
+            id="database-of-an-unknown-kind",
+        ),
+        pytest.param(
+            {"DATABASE_URL": "not an address"},
+            "DATABASE_URL is not a database address the app can use (Could not parse SQLAlchemy "
+            f"URL from given URL string); {DATABASE_FORMS}",
+            id="database-address-unreadable",
+        ),
+        pytest.param(
+            {"DATABASE_URL": "mysql://clinic@localhost/clinic"},
+            "DATABASE_URL is not a database address the app can use (No module named "
+            f"'MySQLdb'); {DATABASE_FORMS}",
+            id="database-without-its-driver",
+        ),
+        pytest.param(
+            {"REDIS_URL": "bogus://cache"},
+            "REDIS_URL is not a storage address the app can use; use redis://host:port, "
+            "rediss://host:port or redis+unix:///path/to/socket",
+            id="redis-address-of-an-unknown-kind",
+        ),
+    ],
+)
+def test_a_bad_setting_is_named_with_what_is_allowed(
+    tmp_path: Path, settings: dict[str, str], message: str
+) -> None:
+    assert_refused(run(tmp_path, ["init-db"], **settings), message)
+
+
+def test_a_rules_folder_that_does_not_exist_is_named(tmp_path: Path) -> None:
+    nowhere = tmp_path / "nowhere"
+    result = run(tmp_path, ["init-db"], RULES_DIR=str(nowhere))
+    assert_refused(
+        result,
+        f"RULES_DIR does not hold a rule set the app can use:\n"
+        f"{nowhere}: is not a folder holding the rule files",
+    )
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=[args[0] for args in COMMANDS])
+def test_every_database_command_reports_a_bad_setting_without_a_traceback(
+    tmp_path: Path, args: list[str]
+) -> None:
+    for settings in ({"PROXY_HOPS": "abc"}, {"DATABASE_URL": "bogus://x"}):
+        result = run(tmp_path, args, **settings)
+        assert result.exit_code == 1, result.output
+        assert isinstance(result.exception, SystemExit), result.exception
+        assert result.stderr.startswith(f"Error: {next(iter(settings))}")

@@ -1,4 +1,5 @@
-"""The clinic's tables: clinics, staff, staff sessions, submissions and the audit log.
+"""The clinic's tables: clinics, staff, staff sessions, submissions, their reviews and the
+audit log.
 
 Every datetime is stored and returned as UTC-aware through ``UTCDateTime``; SQLite keeps no
 zone, so the conversion lives in that one type. Constraint and index names are explicit so
@@ -11,6 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    DDL,
     JSON,
     Boolean,
     CheckConstraint,
@@ -21,11 +23,14 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
+    and_,
+    event,
     false,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from questionnaire.clinic.audit import attach_immutability_triggers
@@ -172,6 +177,19 @@ class Submission(db.Model):  # type: ignore[name-defined]
         ForeignKey("staff_users.id", name="fk_submissions_reviewed_by_id"), nullable=True
     )
     review_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The three columns above are the latest review, which the list, its filters and the
+    # exports use; every review, the latest included, is also kept in submission_reviews.
+    # Read only when a page asks for it (the submission's page), newest first; view-only,
+    # so the ORM never updates or deletes a review (the database refuses both anyway).
+    reviews: Mapped[list[SubmissionReview]] = relationship(
+        primaryjoin=lambda: and_(
+            foreign(SubmissionReview.submission_id) == Submission.id,
+            SubmissionReview.clinic_id == Submission.clinic_id,
+        ),
+        order_by=lambda: SubmissionReview.id.desc(),
+        viewonly=True,
+        lazy="select",
+    )
 
     # The dashboard pages newest-first with a (created_at, id) cursor inside one clinic, so
     # every list and filter has an index that starts with clinic_id and ends in that order.
@@ -200,6 +218,114 @@ class Submission(db.Model):  # type: ignore[name-defined]
         """The five dashboard flags by name (``urgent``, ``blood_thinners``, ...)."""
         return {name: bool(getattr(self, f"flag_{name}")) for name in FLAG_NAMES}
 
+    @property
+    def earlier_reviews(self) -> list[SubmissionReview]:
+        """The reviews before the latest one, newest first (one query, when first used).
+
+        The latest review is the submission's own ``reviewed_*`` columns; its history row,
+        the newest, is left out when it says the same, so that it is not shown twice.
+        """
+        reviews = list(self.reviews)
+        if reviews and reviews[0].is_review_of(self):
+            return reviews[1:]
+        return reviews
+
+
+class SubmissionReview(db.Model):  # type: ignore[name-defined]
+    """One review of a submission: who, when, and their note, kept when it is reviewed again.
+
+    Append-only: database triggers refuse UPDATE, and DELETE while the submission exists.
+    Deleting the submission (retention's purge) removes its reviews with it, through the
+    foreign key's ON DELETE CASCADE, which the trigger lets through because by then the
+    submission is gone. The note can hold patient data, so this is no part of the audit log.
+    """
+
+    __tablename__ = "submission_reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey(
+            "submissions.id", name="fk_submission_reviews_submission_id", ondelete="CASCADE"
+        ),
+        nullable=False,
+    )
+    clinic_id: Mapped[int] = mapped_column(
+        ForeignKey("clinics.id", name="fk_submission_reviews_clinic_id"), nullable=False
+    )
+    # Null only for a review copied from before this table whose reviewer was not recorded.
+    reviewed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_users.id", name="fk_submission_reviews_reviewed_by_id"), nullable=True
+    )
+    reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    # The reviewer, only while they are staff of the review's clinic: None reads as "a former
+    # staff member", as for the latest review (dashboard.py asks for the reviewer the same
+    # way). Loaded with the review, in the same query.
+    reviewer: Mapped[StaffUser | None] = relationship(
+        primaryjoin=lambda: and_(
+            foreign(SubmissionReview.reviewed_by_id) == StaffUser.id,
+            SubmissionReview.clinic_id == StaffUser.clinic_id,
+        ),
+        viewonly=True,
+        uselist=False,
+        lazy="joined",
+    )
+
+    # Reviews are read by submission, newest (highest id) first; the purge's cascade finds a
+    # submission's reviews through this index too.
+    __table_args__ = (Index("ix_submission_reviews_submission_id", "submission_id", "id"),)
+
+    def is_review_of(self, submission: Submission) -> bool:
+        """True when this is the review ``submission`` holds as its latest."""
+        return (
+            self.submission_id == submission.id
+            and self.reviewed_at == submission.reviewed_at
+            and self.reviewed_by_id == submission.reviewed_by_id
+            and self.note == submission.review_note
+        )
+
+
+# A review may be deleted only once its submission is gone: that is the ON DELETE CASCADE of
+# a submission being deleted, which runs after the submission's row is removed (on SQLite as
+# on PostgreSQL). The migration (0006) creates the same triggers from a copy of this SQL.
+REVIEWS_SQLITE_TRIGGERS = (
+    "CREATE TRIGGER submission_reviews_no_update BEFORE UPDATE ON submission_reviews "
+    "BEGIN SELECT RAISE(ABORT, 'submission_reviews is append-only'); END",
+    "CREATE TRIGGER submission_reviews_no_delete BEFORE DELETE ON submission_reviews "
+    "WHEN EXISTS (SELECT 1 FROM submissions WHERE submissions.id = OLD.submission_id) "
+    "BEGIN SELECT RAISE(ABORT, 'submission_reviews is append-only'); END",
+)
+
+REVIEWS_POSTGRESQL_TRIGGERS = (
+    "CREATE OR REPLACE FUNCTION submission_reviews_append_only() RETURNS trigger "
+    "LANGUAGE plpgsql AS $$ BEGIN "
+    "IF TG_OP = 'DELETE' THEN "
+    "IF NOT EXISTS (SELECT 1 FROM submissions WHERE submissions.id = OLD.submission_id) THEN "
+    "RETURN OLD; "
+    "END IF; "
+    "END IF; "
+    "RAISE EXCEPTION 'submission_reviews is append-only' "
+    "USING ERRCODE = 'insufficient_privilege'; "
+    "END $$",
+    "CREATE TRIGGER submission_reviews_no_update_delete "
+    "BEFORE UPDATE OR DELETE ON submission_reviews "
+    "FOR EACH ROW EXECUTE FUNCTION submission_reviews_append_only()",
+    "CREATE TRIGGER submission_reviews_no_truncate BEFORE TRUNCATE ON submission_reviews "
+    "FOR EACH STATEMENT EXECUTE FUNCTION submission_reviews_append_only()",
+)
+
+REVIEWS_POSTGRESQL_DROP = "DROP FUNCTION IF EXISTS submission_reviews_append_only()"
+
+
+def _attach_review_triggers(table: Table) -> None:
+    """Create the triggers whenever ``table`` is created (``db.create_all()`` in tests)."""
+    for statement in REVIEWS_SQLITE_TRIGGERS:
+        event.listen(table, "after_create", DDL(statement).execute_if(dialect="sqlite"))
+    for statement in REVIEWS_POSTGRESQL_TRIGGERS:
+        event.listen(table, "after_create", DDL(statement).execute_if(dialect="postgresql"))
+    event.listen(table, "after_drop", DDL(REVIEWS_POSTGRESQL_DROP).execute_if(dialect="postgresql"))
+
 
 class AuditEvent(db.Model):  # type: ignore[name-defined]
     """One staff or system action. Append-only: database triggers refuse UPDATE and DELETE.
@@ -222,3 +348,4 @@ class AuditEvent(db.Model):  # type: ignore[name-defined]
 
 
 attach_immutability_triggers(AuditEvent.__table__)
+_attach_review_triggers(SubmissionReview.__table__)

@@ -49,6 +49,7 @@ from questionnaire.clinic.models import (
     StaffSession,
     StaffUser,
     Submission,
+    SubmissionReview,
     utcnow,
 )
 from questionnaire.clinic.plaintext import has_hidden_characters
@@ -427,7 +428,10 @@ def mark_reviewed(
     """Mark a submission reviewed by ``user_id`` now, with an optional note (at most 2,000
     characters; blank means none). None when the clinic has no such submission.
 
-    Writes a ``review`` audit row; the note itself is not copied into the audit log.
+    The submission's ``reviewed_*`` columns become this review, and the review is added to
+    its history (``submission_reviews``, append-only), so a review again keeps the earlier
+    ones. Writes a ``review`` audit row; the note itself is not copied into the audit log.
+    All three are committed together.
     """
     if note is not None:
         note = note.strip() or None
@@ -437,9 +441,22 @@ def mark_reviewed(
         submission = get_submission(clinic_id, submission_id)
         if submission is None:
             return None
-        submission.reviewed_at = utcnow()
+        now = utcnow()
+        submission.reviewed_at = now
         submission.reviewed_by_id = user_id
         submission.review_note = note
+        # The submission's row first: its row lock puts concurrent reviews of it in order,
+        # so the newest history row (the highest id) is the review the submission keeps.
+        db.session.flush()
+        db.session.add(
+            SubmissionReview(
+                submission_id=submission.id,
+                clinic_id=submission.clinic_id,
+                reviewed_by_id=user_id,
+                reviewed_at=now,
+                note=note,
+            )
+        )
         write_audit("review", user_id=user_id, clinic_id=clinic_id, record_id=submission.id)
     return submission
 
@@ -447,7 +464,9 @@ def mark_reviewed(
 def purge_older_than(days: int, *, now: datetime | None = None) -> int:
     """Delete every clinic's submissions created more than ``days`` days ago (retention).
 
-    Returns how many were deleted; writes one ``purge`` audit row per clinic affected.
+    Their reviews (``submission_reviews``) go with them, by the foreign key's ON DELETE
+    CASCADE: the only way that table's triggers let a review be deleted. Returns how many
+    submissions were deleted; writes one ``purge`` audit row per clinic affected.
     The audit log itself is never purged.
     """
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:

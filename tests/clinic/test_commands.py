@@ -47,7 +47,7 @@ def test_init_db_migrates_to_the_latest_version_and_can_run_again(empty_app: Fla
     tables = set(inspect(db.engine).get_table_names())
     assert {"clinics", "staff_users", "submissions", "audit_log"} <= tables
     assert db.session.scalar(text("SELECT version_num FROM alembic_version")) == (
-        "0005_totp_new_secret"
+        "0006_submission_reviews"
     )
     db.session.commit()  # SQLite: the test's own read transaction holds the write lock
     assert run(empty_app, ["init-db"]).exit_code == 0

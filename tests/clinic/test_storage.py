@@ -24,7 +24,14 @@ from questionnaire.clinic.passwords import hash_password
 from questionnaire.clinic.transactions import write_lock, writing
 from questionnaire.extensions import db
 
-TABLES = {"clinics", "staff_users", "staff_sessions", "submissions", "audit_log"}
+TABLES = {
+    "clinics",
+    "staff_users",
+    "staff_sessions",
+    "submissions",
+    "submission_reviews",
+    "audit_log",
+}
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
@@ -56,7 +63,7 @@ def staff_user_columns() -> set[str]:
     return {column["name"] for column in inspect(db.engine).get_columns("staff_users")}
 
 
-LATEST = "0005_totp_new_secret"
+LATEST = "0006_submission_reviews"
 # Each migration that adds a column to staff_users: the revision before it, the column, a
 # value an account may hold, and what the account holds after going down and up again.
 COLUMN_MIGRATIONS = [

@@ -8,8 +8,9 @@ list of titles. Which sections fit is decided when the sheet is built, from this
   text, wrapped word by word at the column's width with the advance widths of Helvetica (the
   print fonts, Arial and Liberation Sans, share them), times the line height, plus its margins;
 - the blocks are poured into the columns of two pages, in order, as the layout breaks them:
-  never inside a note or a question, never right after a heading, and a paragraph only with
-  two lines or more on each side of the break;
+  never inside a note or a question, never right after a heading, the line that leads into
+  the questions or a guide section's reason, and a paragraph only with two lines or more on
+  each side of the break;
 - it fits when nothing is left over, on both papers.
 
 A sheet whose notes and questions leave no room on two pages even for the list of titles takes
@@ -159,7 +160,7 @@ URGENT_END = (
         False,
     ),
 )
-META_LINE = "Made on 30 September 2026. Rule set 2026.11.0 (0123456789ab)."
+META_LINE = "Made on 30 September 2026. Questionnaire version 2026.11.0 (0123456789ab)."
 NOTES_TITLE = "Tell your care team"
 QUESTIONS_TITLE = "Questions to ask your doctor"
 QUESTIONS_LEAD = "Tick each one when you have asked it. There is space to write the answer."
@@ -369,9 +370,11 @@ class Block:
     with_next: bool = False
 
 
-def _text_block(text: str, style: Style, width: float, *, below: float = 0) -> Block:
+def _text_block(
+    text: str, style: Style, width: float, *, below: float = 0, with_next: bool = False
+) -> Block:
     lines = (style.line_height,) * line_count(text, style, width)
-    return Block(lines, below=below, whole=len(lines) < 4)
+    return Block(lines, below=below, whole=len(lines) < 4, with_next=with_next)
 
 
 def _heading(text: str, style: Style, width: float, above: float, below: float) -> Block:
@@ -495,7 +498,8 @@ class _SheetBody:
     ) -> list[Block]:
         if not groups:
             return []
-        lead = _text_block(self.questions_lead, TEXT, self.column, below=6)
+        # h2 + .secondary-text: break-after: avoid, so it goes with the first group.
+        lead = _text_block(self.questions_lead, TEXT, self.column, below=6, with_next=True)
         blocks = [self._h2(QUESTIONS_TITLE), lead]
         for group, after in zip(groups, reasons, strict=True):
             blocks.append(_heading(group.category.title, H3, self.column, 8, 3))
@@ -518,8 +522,8 @@ class _SheetBody:
         because = BECAUSE_LEAD + section.because.reason
         blocks = [
             _heading(section.title, H3, self.column, 0, 3),
-            # .guide-section .because: margin-bottom 10px.
-            _text_block(because, GUIDE_BECAUSE, self.column, below=7.5),
+            # .guide-section .because: margin-bottom 10px; break-after: avoid.
+            _text_block(because, GUIDE_BECAUSE, self.column, below=7.5, with_next=True),
         ]
         for paragraph in section_paragraphs(section.body):
             blocks.append(_text_block(paragraph, GUIDE_TEXT, self.column, below=4))

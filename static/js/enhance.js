@@ -4,10 +4,91 @@
 
   document.documentElement.classList.add("js-enabled");
 
-  // Move focus to the error summary so screen readers announce it first.
+  // The legend of the question an input belongs to, or its label: what the patient needs to
+  // see above the input. A legend far above a text box (more than half a screen) is skipped
+  // for the box's own label, as in the GOV.UK error summary.
+  function questionHeading(input) {
+    var fieldset = input.closest("fieldset");
+    if (fieldset) {
+      var legend = fieldset.querySelector("legend");
+      if (legend) {
+        if (input.type === "checkbox" || input.type === "radio") {
+          return legend;
+        }
+        var gap = input.getBoundingClientRect().top - legend.getBoundingClientRect().top;
+        if (gap < window.innerHeight / 2) {
+          return legend;
+        }
+      }
+    }
+    return document.querySelector("label[for='" + input.id + "']") || input.closest("label");
+  }
+
+  // Scrolls the question's legend or label to the top of the screen and focuses its input
+  // (an input taller than the screen would leave the legend out of view: then the input is
+  // scrolled to instead). Gives false for an id that is not a form control.
+  function showQuestion(id) {
+    var input = id ? document.getElementById(id) : null;
+    if (!input || !/^(INPUT|TEXTAREA|SELECT)$/.test(input.tagName)) {
+      return false;
+    }
+    var heading = questionHeading(input);
+    var height = heading ? input.getBoundingClientRect().bottom - heading.getBoundingClientRect().top : 0;
+    if (heading && height < window.innerHeight) {
+      heading.scrollIntoView();
+    } else {
+      input.scrollIntoView();
+    }
+    // A radio answer being changed: focus the chosen radio, where the arrow keys start from.
+    var chosen = input.type === "radio" && input.form
+      ? input.form.querySelector("input[type='radio'][name='" + input.name + "']:checked")
+      : null;
+    (chosen || input).focus({ preventScroll: true });
+    return true;
+  }
+
+  // The id a "#..." address names; "" for any other address, or one that does not decode.
+  function idOf(fragment) {
+    if (fragment.charAt(0) !== "#") {
+      return "";
+    }
+    try {
+      return decodeURIComponent(fragment.slice(1));
+    } catch (error) {
+      return "";
+    }
+  }
+
+  // Move focus to the error summary so screen readers announce it first. Its links go to the
+  // question, with its legend or label in view rather than just the input.
   var summary = document.querySelector("[data-module='error-summary']");
   if (summary) {
     summary.focus();
+    summary.addEventListener("click", function (event) {
+      var link = event.target.closest("a");
+      if (link && showQuestion(idOf(link.getAttribute("href") || ""))) {
+        event.preventDefault();
+      }
+    });
+  }
+
+  // A page opened at one of its questions (a Change link on "Check your answers" ends in
+  // #<question>): the same, once the browser has scrolled to the input itself. Not on Back or
+  // reload, where the browser puts the page back where the patient left it.
+  if (window.location.hash && document.querySelector("form")) {
+    window.addEventListener("load", function () {
+      var navigation = window.performance && performance.getEntriesByType
+        ? performance.getEntriesByType("navigation")[0]
+        : null;
+      if (navigation && (navigation.type === "back_forward" || navigation.type === "reload")) {
+        return;
+      }
+      var id = idOf(window.location.hash);
+      var target = id ? document.getElementById(id) : null;
+      if (target && (document.activeElement === target || document.activeElement === document.body)) {
+        showQuestion(id);
+      }
+    });
   }
 
   // Print buttons stay hidden without JavaScript; the page then says to use the Print command.

@@ -408,7 +408,7 @@ def complete_questionnaire(
             return seen
         if path == "/urgent":
             seen.append("urgent")
-            page.get_by_role("button", name="Continue to my answers").click()
+            page.get_by_role("button", name="Continue with the questions").click()
             continue
         page_id = page_id_of(path)
         assert page_id is not None, f"unexpected page {page.url} in the questionnaire"

@@ -27,6 +27,7 @@ from questionnaire.extensions import db
 
 from .conftest import (
     TYPICAL_PATIENT,
+    VIEWPORT_HEIGHT,
     LiveServer,
     Session,
     assert_error_summary_links_to_fields,
@@ -120,6 +121,27 @@ def test_patient_sends_the_sheet_to_the_clinic(
     wait_for_path(page, "/send/done")
     expect(page.locator("h1")).to_contain_text("Your answers have been sent")
     audit_page(page, "send-done")
+    main = page.locator("main")
+    # The form asks for no phone number, so the page promises no call; and it is no way to
+    # get medical help.
+    expect(main).not_to_contain_text("call you")
+    expect(main).to_contain_text("Sending your answers is not a way to get medical help.")
+    # The reference code stays on one line, to be read out, even on the narrowest screen.
+    page.set_viewport_size({"width": 320, "height": VIEWPORT_HEIGHT})
+    code = page.locator(".reference-code")
+    lines = code.evaluate(
+        "(e) => { const r = document.createRange(); r.selectNodeContents(e);"
+        " return r.getClientRects().length; }"
+    )
+    assert lines == 1, f"the reference code {code.inner_text()} takes {lines} lines at 320px"
+    assert page.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    )
+    # On paper, no link to follow.
+    page.emulate_media(media="print")
+    expect(
+        page.get_by_role("link", name="Go back to your sheet to print or save it")
+    ).to_be_hidden()
 
 
 def sign_in_with_password(

@@ -278,7 +278,7 @@ def test_red_flag_patient_is_interrupted_and_the_sheet_leads_with_urgent_help(
     expect(ticked).to_have_text(
         [red_flags.label_of(v) for v in RED_FLAG_PATIENT["warning-signs"]["red_flags"]]
     )
-    page.get_by_role("button", name="Continue to my answers").click()
+    page.get_by_role("button", name="Continue with the questions").click()
 
     wait_for_path(page, "/questions/care-so-far")
     seen = complete_questionnaire(page, ruleset, RED_FLAG_PATIENT, from_start=False)

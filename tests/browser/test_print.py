@@ -67,7 +67,19 @@ def print_page_counts(page: Page, name: str) -> dict[str, int]:
 
 def test_printed_sheet_hides_navigation_and_fits_two_pages(page: Page, ruleset: RuleSet) -> None:
     open_typical_sheet(page, ruleset)
+    # What only paper has is said only on paper: lines to write on, and the version the
+    # clinic may ask about.
+    on_paper_only = [
+        page.get_by_text("There is space to write the answer."),
+        page.get_by_text(re.compile(r"^ ?Questionnaire version \S+ \([0-9a-f]{12}\)\.$")),
+    ]
+    expect(page.get_by_text("On paper, you can tick each question")).to_be_visible()
+    for text in on_paper_only:
+        expect(text).to_be_hidden()
     page.emulate_media(media="print")
+    for text in on_paper_only:
+        expect(text).to_be_visible()
+    expect(page.get_by_text("On paper, you can tick each question")).to_be_hidden()
 
     for selector in SCREEN_ONLY:
         elements = page.locator(selector)
@@ -131,7 +143,9 @@ def test_the_longest_sheet_prints_in_the_compact_layout_on_two_pages(
     expect(page.locator(".sheet-body.sheet-body--reasons-once")).to_have_count(1)
     expect(reasons_after).to_be_hidden()
     expect(under_items.first).to_be_visible()
-    expect(page.get_by_text("There is space to write the answer.")).to_be_visible()
+    # Nor does the screen promise room to write: only paper has it, where it says where.
+    expect(page.get_by_text("On paper, you can tick each question")).to_be_visible()
+    expect(page.get_by_text("Write the answers on the back of the page")).to_be_hidden()
     page.emulate_media(media="print")
 
     # On paper: the urgent box, every note and question, and the reasons once, after them.

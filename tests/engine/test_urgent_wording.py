@@ -5,6 +5,7 @@ left the patient to pick one (safety principle 2 of the product)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from questionnaire.engine import RuleSet
 
@@ -22,3 +23,13 @@ def test_every_urgent_reason_asks_for_a_check_today(ruleset: RuleSet) -> None:
 def test_the_guide_section_on_getting_help_says_no_less(ruleset: RuleSet) -> None:
     (section,) = [section for section in ruleset.guide if section.id == "urgent-help"]
     assert not SOFTER.search(section.body), section.body
+
+
+def test_the_urgent_pages_say_no_less_than_the_reasons_they_list() -> None:
+    templates = Path(__file__).resolve().parents[2] / "templates" / "patient"
+    for name in ("urgent.html", "sheet.html"):
+        text = (templates / name).read_text()
+        box = text[text.index('class="urgent-box"') :]
+        box = box[: box.index("</div>")]
+        assert "check you today" in box, name
+        assert not SOFTER.search(box), f"{name}: {SOFTER.search(box)}"

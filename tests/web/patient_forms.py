@@ -66,7 +66,9 @@ class Patient:
             if url == "/urgent":
                 visited.append(url)
                 urgent = self.get(url)
-                url = re.search(r'href="([^"]+)"[^>]*>Continue to my answers', urgent.text).group(1)
+                onward = re.search(r'href="([^"]+)"[^>]*>Continue (with|to check)', urgent.text)
+                assert onward is not None, urgent.text
+                url = onward.group(1)
             if url == "/check":
                 visited.append(url)
                 return visited

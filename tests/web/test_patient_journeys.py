@@ -88,7 +88,8 @@ def test_a_red_flag_interrupts_with_the_urgent_page_then_continues(patient: Pati
     assert "Fever or chills along with your back pain" in page
     assert "None of these" not in page
     assert "call your local emergency number or go to an emergency department now" in page.lower()
-    assert re.search(r'href="/questions/care-so-far"[^>]*>Continue to my answers', urgent.text)
+    onward = r'href="/questions/care-so-far"[^>]*>Continue with the questions<'
+    assert re.search(onward, urgent.text)
 
 
 def test_the_urgent_page_without_red_flags_goes_back_to_the_start(patient: Patient) -> None:
@@ -107,7 +108,7 @@ def test_ticking_a_red_flag_from_check_answers_continues_back_to_check(patient: 
 
     assert path_of(response) == "/urgent"
     urgent = patient.get("/urgent")
-    assert re.search(r'href="/check"[^>]*>Continue to my answers', urgent.text)
+    assert re.search(r'href="/check"[^>]*>Continue to check your answers<', urgent.text)
 
 
 def test_every_follow_up_is_asked_and_shown_on_check_answers(

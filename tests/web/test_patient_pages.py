@@ -108,6 +108,45 @@ def test_long_text_gets_a_text_area_and_short_text_a_line(
     assert re.search(rf'<{tag} class="[^"]*" id="{qid}" name="{qid}"', text)
 
 
+def test_every_text_box_says_how_many_characters_it_takes(
+    client: FlaskClient, ruleset: RuleSet
+) -> None:
+    text_questions = questions_of_kind(ruleset, "short_text")
+    limits = {ruleset.question_by_id[qid].text_limit for _, qid in text_questions}
+    assert limits == {200, 500}  # the one-line boxes and the larger box alike
+    for page_id, qid in text_questions:
+        question = ruleset.question_by_id[qid]
+        text = plain(client.get(f"/questions/{page_id}").text)
+        limit = f"You can enter up to {question.text_limit} characters."
+        expected = f"{question.hint} {limit}" if question.hint else limit
+        hint = re.search(rf'<div id="{qid}__hint" class="hint">([^<]*)</div>', text)
+        assert hint, qid
+        assert hint.group(1).strip() == expected, qid
+        assert re.search(rf'id="{qid}"[^>]*aria-describedby="[^"]*{qid}__hint', text), qid
+
+
+def test_a_text_answer_over_the_limit_keeps_the_limit_in_view(
+    client: FlaskClient, ruleset: RuleSet
+) -> None:
+    page = client.get("/questions/blood-and-bleeding").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token
+    form = {"csrf_token": token.group(1), "blood_thinners": "yes", "bleeding_disorder": "no"}
+
+    response = client.post(
+        "/questions/blood-and-bleeding", data={**form, "blood_thinner_name": "x" * 201}
+    )
+
+    text = plain(response.text)
+    assert "Enter 200 characters or fewer" in text
+    assert "If you know it, add the dose too. You can enter up to 200 characters." in text
+    assert re.search(
+        r'id="blood_thinner_name"[^>]*aria-describedby="blood_thinner_name__condition '
+        r'blood_thinner_name__hint blood_thinner_name__error"',
+        text,
+    )
+
+
 def test_a_follow_up_is_described_by_its_condition(client: FlaskClient) -> None:
     text = client.get("/questions/blood-and-bleeding").text
 

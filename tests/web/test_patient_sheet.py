@@ -170,7 +170,10 @@ def test_the_sheet_is_dated_and_stamped_with_the_rule_set(
     page = sheet_for(client, TYPICAL)
 
     assert f"Made on {long_date(date.today())}." in page
-    assert f"Rule set {ruleset.version} ({ruleset.sha256[:12]})" in page
+    # The version is for the clinic, on paper, in plain words.
+    version = f"Questionnaire version {ruleset.version} ({ruleset.sha256[:12]})."
+    assert f'<span class="print-inline"> {version}</span>' in page
+    assert "Rule set" not in page
 
 
 @pytest.mark.parametrize(

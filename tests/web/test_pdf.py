@@ -24,7 +24,18 @@ from questionnaire.web import pdf as pdf_module
 from questionnaire.web import sheetview
 from questionnaire.web.app import current_ruleset
 from questionnaire.web.pdf import PdfCache, StaticOnlyFetcher, render_document
-from questionnaire.web.printlength import COMPACT_STEPS, PrintPlan, distinct_reasons
+from questionnaire.web.printlength import (
+    BECAUSE_LEAD,
+    COMPACT_STEPS,
+    GUIDE_TITLE,
+    MORE_TITLE,
+    NOTES_TITLE,
+    QUESTIONS_LEAD,
+    QUESTIONS_LEAD_NO_LINES,
+    QUESTIONS_TITLE,
+    PrintPlan,
+    distinct_reasons,
+)
 from questionnaire.web.sheetpage import render_sheet
 from questionnaire.web.sheetview import build_sheet
 
@@ -77,7 +88,7 @@ def test_the_pdf_download_is_a_pdf_of_the_sheet(
         pytest.skip("pdftotext is not installed; the PDF's text is not checked")
     text = pdftotext(response.data, tmp_path)
     assert "Your questions for your appointment" in text
-    assert f"Rule set {ruleset.version} ({ruleset.sha256[:12]})" in text
+    assert f"Questionnaire version {ruleset.version} ({ruleset.sha256[:12]})" in text
     assert "Tell your care team" in text
     assert "Print this sheet" not in text
     assert "Download a PDF" not in text
@@ -331,6 +342,147 @@ def test_every_sheet_prints_on_one_or_two_pages(
     document = render_document(sheet_html(app, answers), STATIC, "/static", paper)
 
     assert 1 <= len(document.pages) <= 2
+
+
+# -- what leads into a list or a text stays with it ----------------------------------------------
+#
+# Sheets on which a heading once ended a column, with what it leads into at the top of the
+# next: "Questions to ask your doctor" with the line under it, and a guide section's title
+# with its "Why you are seeing this" line.
+KEPT_WITH_NEXT = {
+    "questions-lead": {
+        "pain_duration": "under_6_weeks",
+        "pain_location": ["neck"],
+        "limb_pain": "leg",
+        "pain_score": 7,
+        "red_flags": ["none"],
+        "conservative_care": ["rest_or_activity_change"],
+        "earlier_injections": "yes",
+        "injection_relief": "1_to_3_months",
+        "diagnosis_given": "no",
+        "imaging_done": "no",
+        "blood_thinners": "yes",
+        "blood_thinner_name": "Apixaban",
+        "bleeding_disorder": "yes",
+        "diabetes": "yes",
+        "diabetes_control": "no",
+        "infection": "no",
+        "allergies": ["local_anaesthetic", "latex", "other", "not_sure"],
+        "allergy_other": "Penicillin",
+        "pregnancy": "not_sure",
+        "driver": "no",
+        "anything_else": "I look after my mother.",
+    },
+    "guide-reason": {
+        "pain_duration": "under_6_weeks",
+        "pain_location": ["lower_back"],
+        "limb_pain": "no",
+        "pain_score": 9,
+        "red_flags": ["none"],
+        "conservative_care": [
+            "physical_therapy",
+            "home_exercise",
+            "pain_medicine",
+            "rest_or_activity_change",
+        ],
+        "earlier_injections": "not_sure",
+        "diagnosis_given": "yes",
+        "diagnosis_details": "A slipped disc",
+        "imaging_done": "not_sure",
+        "blood_thinners": "not_sure",
+        "bleeding_disorder": "not_sure",
+        "diabetes": "not_sure",
+        "infection": "not_sure",
+        "allergies": ["none"],
+        "pregnancy": "no",
+        "driver": "no",
+        "anything_else": "I look after my mother.",
+    },
+    "upper-back": {
+        "pain_duration": "over_6_months",
+        "pain_location": ["mid_or_upper_back"],
+        "limb_pain": "leg",
+        "pain_score": 8,
+        "red_flags": ["none"],
+        "conservative_care": [
+            "physical_therapy",
+            "home_exercise",
+            "pain_medicine",
+            "rest_or_activity_change",
+        ],
+        "earlier_injections": "no",
+        "diagnosis_given": "yes",
+        "diagnosis_details": "A slipped disc",
+        "imaging_done": "no",
+        "blood_thinners": "not_sure",
+        "bleeding_disorder": "not_sure",
+        "diabetes": "yes",
+        "diabetes_control": "yes",
+        "infection": "not_sure",
+        "allergies": ["contrast_dye", "local_anaesthetic", "steroid", "latex", "not_sure"],
+        "pregnancy": "no",
+        "driver": "no",
+        "anything_else": "I look after my mother.",
+    },
+}
+_PAGE = re.compile(r'<page width="([\d.]+)" height="[\d.]+">(.*?)</page>', re.DOTALL)
+_LINE = re.compile(r'<line xMin="([\d.]+)" yMin="([\d.]+)"[^>]*>(.*?)</line>', re.DOTALL)
+_WORD = re.compile(r"<word [^>]*>(.*?)</word>")
+_PAGE_NUMBER = re.compile(r"Page \d+ of \d+")
+
+
+def column_texts(pdf: bytes, tmp_path: Path) -> list[str]:
+    """The text of each column of each page, top to bottom and without white space. A line
+    that starts left of the middle of the page is in the first column (so is page 1's header,
+    above the columns); the page number is left out."""
+    path = tmp_path / "sheet.pdf"
+    path.write_bytes(pdf)
+    done = subprocess.run(
+        ["pdftotext", "-bbox-layout", str(path), "-"], capture_output=True, text=True, check=True
+    )
+    columns = []
+    for width, page in _PAGE.findall(done.stdout):
+        halves: tuple[list[tuple[float, str]], list[tuple[float, str]]] = ([], [])
+        for x_min, y_min, line in _LINE.findall(page):
+            text = " ".join(html.unescape(word) for word in _WORD.findall(line))
+            if not _PAGE_NUMBER.fullmatch(text):
+                halves[float(x_min) >= float(width) / 2].append((float(y_min), text))
+        columns += [squeezed(" ".join(text for _, text in sorted(half))) for half in halves]
+    return columns
+
+
+@pytest.mark.parametrize("paper", ["a4", "letter"])
+@pytest.mark.parametrize("name", KEPT_WITH_NEXT)
+def test_no_column_ends_with_a_heading_or_the_line_under_it(
+    app: Flask, ruleset: RuleSet, tmp_path: Path, name: str, paper: str
+) -> None:
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext is not installed")
+    answers = KEPT_WITH_NEXT[name]
+    result = ruleset.evaluate(ruleset.validate(answers))
+    sheet = build_sheet(ruleset, result, date(2026, 11, 24), "http://localhost/guide")
+    lead = QUESTIONS_LEAD_NO_LINES if sheet.no_note_lines else QUESTIONS_LEAD
+    headings = [NOTES_TITLE, QUESTIONS_TITLE, GUIDE_TITLE, MORE_TITLE]
+    headings += [group.category.title for group in sheet.question_groups]
+    headings += [section.title for section in sheet.printed_in_full]
+    # What may not end a column: a heading, or one with only the line under it.
+    endings = {title: title for title in headings}
+    endings[f"{QUESTIONS_TITLE} + lead"] = QUESTIONS_TITLE + lead
+    for section in sheet.printed_in_full:
+        endings[f"{section.title} + reason"] = section.title + BECAUSE_LEAD + section.because.reason
+
+    document = render_document(sheet_html(app, answers), STATIC, "/static", paper)
+
+    assert len(document.pages) <= 2
+    columns = column_texts(document.write_pdf(), tmp_path)
+    assert squeezed(QUESTIONS_TITLE) in "".join(columns)
+    stranded = [
+        f"page {index // 2 + 1}, column {index % 2 + 1} ends with {what}"
+        for index, column in enumerate(columns)
+        for what, ending in endings.items()
+        if column.endswith(squeezed(ending))
+    ]
+    assert not stranded, stranded
 
 
 def test_an_unknown_paper_size_is_refused_with_the_choices(client: FlaskClient) -> None:

@@ -35,7 +35,6 @@ class Sheet:
     printed_as_titles: list[SectionOut]
     other_sections: list[Section]  # the rest of the guide, one click away
     made_on: str
-    stamp: str
     # The steps of the compact print layout the sheet takes, as classes of .sheet-body: none,
     # unless its notes and questions would not fit on two pages otherwise (printlength.py).
     compact: tuple[str, ...]
@@ -68,7 +67,6 @@ def build_sheet(rs: RuleSet, result: Result, today: date, guide_url: str) -> She
         printed_as_titles=result.sections[plan.in_full :],
         other_sections=others,
         made_on=long_date(today),
-        stamp=f"Rule set {result.ruleset.version} ({result.ruleset.sha256[:12]})",
         compact=plan.compact,
         reasons_after_notes=after_notes,
         reasons_after_groups=after_groups,

@@ -171,8 +171,20 @@ def _parse_date(label: str, lower: str, value: Any) -> date:
     for name, text in (("day", day), ("month", month), ("year", year)):
         if not _DIGITS.match(text):
             raise _problem(f"{label} must be written in numbers", name)
-    if len(year) != 4:
+    # Every part that cannot be right is marked at once, not one per try.
+    wrong = [
+        name
+        for name, text, good in (
+            ("day", day, 1 <= int(day) <= 31),
+            ("month", month, 1 <= int(month) <= 12),
+            ("year", year, len(year) == 4),
+        )
+        if not good
+    ]
+    if wrong == ["year"]:
         raise _problem(f"{label} year must include 4 numbers", "year")
+    if wrong:
+        raise _problem(f"{label} must be a real date", *wrong)
     try:
         return date(int(year), int(month), int(day))
     except ValueError:

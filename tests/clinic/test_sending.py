@@ -308,6 +308,13 @@ def test_an_empty_form_names_every_problem_and_stores_nothing(patient: FlaskClie
         ({"dob-day": "31", "dob-month": "2"}, "Date of birth must be a real date", "dob-day"),
         ({"dob-month": "March"}, "Date of birth must be written in numbers", "dob-month"),
         ({"dob-year": "60"}, "Date of birth year must include 4 numbers", "dob-year"),
+        # Each part that cannot be right is marked in one go, the first one linked.
+        (
+            {"appointment-day": "32", "appointment-month": "13", "appointment-year": "20"},
+            "Appointment date must be a real date",
+            "appointment-day",
+        ),
+        ({"dob-month": "13", "dob-year": "60"}, "Date of birth must be a real date", "dob-month"),
         ({"dob-year": str(TODAY.year + 1)}, "Date of birth must be in the past", "dob-day"),
         ({"dob-year": "1850"}, "Date of birth must be within the last 120 years", "dob-year"),
         (
@@ -336,6 +343,19 @@ def test_each_wrong_field_gets_a_message_naming_what_is_allowed(
     assert f'value="{html.escape(data["patient_name"])}"' in text
     assert f'value="{html.escape(data["dob-month"])}"' in text
     assert submissions() == []
+
+
+def test_a_date_wrong_in_two_parts_marks_both_and_leaves_the_right_one(
+    patient: FlaskClient,
+) -> None:
+    data = form_data(patient, **{"dob-month": "13", "dob-year": "60"})
+    text = patient.post("/send", data=data).get_data(as_text=True)
+    marked = {
+        part
+        for part in ("day", "month", "year")
+        if re.search(rf'input--error"\s+id="dob-{part}"', text)
+    }
+    assert marked == {"month", "year"}
 
 
 def test_today_is_a_valid_appointment_date(patient: FlaskClient) -> None:

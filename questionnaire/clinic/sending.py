@@ -280,6 +280,12 @@ def clinic_to_send_to() -> ClinicToSendTo | None:
         return None
 
 
+def sent_to(clinic: ClinicToSendTo) -> bool:
+    """Whether this browser has sent answers to ``clinic`` (its last confirmation names it)."""
+    details = session.get(SENT)
+    return isinstance(details, dict) and details.get("slug") == clinic.slug
+
+
 @bp.get("/c/<clinic_slug>/")
 def start(clinic_slug: str) -> ResponseReturnValue:
     """A clinic's link: remember the clinic for this browser, then start the questionnaire."""
@@ -333,7 +339,7 @@ def send() -> ResponseReturnValue:
     # The next form gets a new key now, while the session is being written anyway, so that
     # showing the form only reads the session and sends no new cookie.
     session[SEND_KEY] = _new_key()
-    session[SENT] = {"reference": stored.reference, "clinic": clinic.name}
+    session[SENT] = {"reference": stored.reference, "clinic": clinic.name, "slug": clinic.slug}
     return redirect(url_for("sending.sent"), code=303)
 
 

@@ -70,24 +70,26 @@ def _draw_sheet(
 def _send_link() -> Markup:
     """The link to send the sheet to this browser's clinic, drawn once per clinic."""
     # Imported here: the clinic feature builds on this module, not the other way round.
-    from questionnaire.clinic.sending import clinic_to_send_to
+    from questionnaire.clinic.sending import clinic_to_send_to, sent_to
 
     clinic = clinic_to_send_to()
+    sent = clinic is not None and sent_to(clinic)
     if current_app.jinja_env.auto_reload:
-        return _draw_send_link(clinic)
+        return _draw_send_link(clinic, sent)
     links: dict[Hashable, Markup] = current_app.extensions.setdefault(SEND_LINKS, {})
-    # It shows nothing but the clinic's name and the address of /send.
-    key = (clinic, site_root())
+    # It shows nothing but the clinic's name, whether this browser sent to it, and the
+    # address of /send.
+    key = (clinic, sent, site_root())
     link = links.get(key)
     if link is None:
         if len(links) >= MAX_SEND_LINKS:
             links.clear()
-        link = links[key] = _draw_send_link(clinic)
+        link = links[key] = _draw_send_link(clinic, sent)
     return link
 
 
-def _draw_send_link(clinic: Any) -> Markup:
-    return template_macro("patient/_send_link.html", "send_link")(clinic)
+def _draw_send_link(clinic: Any, sent: bool) -> Markup:
+    return template_macro("patient/_send_link.html", "send_link")(clinic, sent)
 
 
 def sheet_pdf_bytes(html: str, paper: str) -> bytes:

@@ -272,6 +272,21 @@ def test_a_head_of_the_send_form_shows_it_and_stores_nothing(patient: FlaskClien
     assert patient.post("/send", data=data).status_code == 303
 
 
+def test_after_sending_the_sheet_says_so_before_offering_to_send_again(
+    patient: FlaskClient,
+) -> None:
+    before = patient.get("/sheet").get_data(as_text=True)
+    assert "Send my answers to North Spine Clinic" in before
+    assert "You have sent your answers" not in before
+    assert patient.post("/send", data=form_data(patient)).status_code == 303
+
+    after = patient.get("/sheet").get_data(as_text=True)
+
+    assert "You have sent your answers to North Spine Clinic." in after
+    assert "Send my answers again" in after
+    assert "Send my answers to North Spine Clinic" not in after
+
+
 def test_a_new_form_after_sending_is_a_new_submission(patient: FlaskClient) -> None:
     first = form_data(patient)
     assert patient.post("/send", data=first).status_code == 303

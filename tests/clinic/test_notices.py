@@ -50,26 +50,12 @@ FIRST = "harbour lantern seventy 41"
 
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[Flask]:
-    """An app whose notices go to Flask-Mailman's in-memory outbox."""
+    """An app whose notices go to Flask-Mailman's in-memory outbox; the clinic fixtures
+    (``clinic_id``, ``nurse``, ``admin``) are made in it."""
     app = app_with(tmp_path, MAIL_BACKEND="locmem", MAIL_FROM=SENDER)
     with app.app_context():
         db.create_all()
     yield app
-
-
-@pytest.fixture
-def clinic_id(app: Flask) -> int:
-    return make_clinic(app)
-
-
-@pytest.fixture
-def nurse(app: Flask, clinic_id: int) -> Account:
-    return make_staff(app, clinic_id, "nurse@alpha.example.org", name="Nurse Jones")
-
-
-@pytest.fixture
-def admin(app: Flask, clinic_id: int) -> Account:
-    return make_staff(app, clinic_id, "lead@alpha.example.org", role="admin", name="Dr Lead")
 
 
 def outbox(app: Flask) -> list[Any]:

@@ -17,7 +17,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import downgrade, upgrade
-from helpers import Account, csrf_token, login, make_staff
+from helpers import CALM_ANSWERS, Account, csrf_token, login, make_staff
 from sqlalchemy import delete, func, insert, inspect, select, text, update
 from sqlalchemy.exc import DBAPIError
 
@@ -29,15 +29,7 @@ from questionnaire.extensions import db
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 BEFORE_REVIEWS = "0005_totp_new_secret"
-ANSWERS = {
-    "pain_duration": "3_to_6_months",
-    "red_flags": ["none"],
-    "conservative_care": ["physical_therapy"],
-    "blood_thinners": "no",
-    "diabetes": "no",
-    "infection": "no",
-    "allergies": ["none"],
-}
+ANSWERS = {**CALM_ANSWERS, "allergies": ["none"]}
 
 
 def new_submission(clinic_id: int, name: str = "Ada Patient") -> int:

@@ -8,6 +8,7 @@ creates the same triggers from a copy of this SQL.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -44,13 +45,19 @@ _ACTION = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 DETAIL_MAX = 500
 
 
-def attach_immutability_triggers(table: Table) -> None:
-    """Create the triggers whenever ``table`` is created (``db.create_all()`` in tests)."""
-    for statement in SQLITE_TRIGGERS:
+def attach_immutability_triggers(
+    table: Table,
+    sqlite: Sequence[str] = SQLITE_TRIGGERS,
+    postgresql: Sequence[str] = POSTGRESQL_TRIGGERS,
+    postgresql_drop: str = POSTGRESQL_DROP,
+) -> None:
+    """Create a table's triggers whenever it is created (``db.create_all()`` in tests), and
+    drop PostgreSQL's function with it: the audit log's by default, or those given."""
+    for statement in sqlite:
         event.listen(table, "after_create", DDL(statement).execute_if(dialect="sqlite"))
-    for statement in POSTGRESQL_TRIGGERS:
+    for statement in postgresql:
         event.listen(table, "after_create", DDL(statement).execute_if(dialect="postgresql"))
-    event.listen(table, "after_drop", DDL(POSTGRESQL_DROP).execute_if(dialect="postgresql"))
+    event.listen(table, "after_drop", DDL(postgresql_drop).execute_if(dialect="postgresql"))
 
 
 def write_audit(

@@ -12,7 +12,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
-    DDL,
     JSON,
     Boolean,
     CheckConstraint,
@@ -23,11 +22,9 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    Table,
     Text,
     UniqueConstraint,
     and_,
-    event,
     false,
 )
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
@@ -318,15 +315,6 @@ REVIEWS_POSTGRESQL_TRIGGERS = (
 REVIEWS_POSTGRESQL_DROP = "DROP FUNCTION IF EXISTS submission_reviews_append_only()"
 
 
-def _attach_review_triggers(table: Table) -> None:
-    """Create the triggers whenever ``table`` is created (``db.create_all()`` in tests)."""
-    for statement in REVIEWS_SQLITE_TRIGGERS:
-        event.listen(table, "after_create", DDL(statement).execute_if(dialect="sqlite"))
-    for statement in REVIEWS_POSTGRESQL_TRIGGERS:
-        event.listen(table, "after_create", DDL(statement).execute_if(dialect="postgresql"))
-    event.listen(table, "after_drop", DDL(REVIEWS_POSTGRESQL_DROP).execute_if(dialect="postgresql"))
-
-
 class AuditEvent(db.Model):  # type: ignore[name-defined]
     """One staff or system action. Append-only: database triggers refuse UPDATE and DELETE.
 
@@ -348,4 +336,9 @@ class AuditEvent(db.Model):  # type: ignore[name-defined]
 
 
 attach_immutability_triggers(AuditEvent.__table__)
-_attach_review_triggers(SubmissionReview.__table__)
+attach_immutability_triggers(
+    SubmissionReview.__table__,
+    REVIEWS_SQLITE_TRIGGERS,
+    REVIEWS_POSTGRESQL_TRIGGERS,
+    REVIEWS_POSTGRESQL_DROP,
+)

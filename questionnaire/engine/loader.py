@@ -6,6 +6,7 @@ Every mistake is collected (not just the first), each as a Problem naming file a
 from __future__ import annotations
 
 import hashlib
+import re
 import types
 import typing
 from collections.abc import Iterable, Iterator, Mapping
@@ -114,12 +115,31 @@ def check_ruleset(directory: str | Path) -> tuple[RuleSet | None, list[Problem]]
     return (None if problems else ruleset), problems
 
 
+# Characters that do not show, or change how the text around them shows: the soft hyphen,
+# zero-width spaces and joiners, direction marks, embeddings, overrides and isolates, word
+# joiners and invisible operators, the byte order mark, interlinear annotation marks. A
+# patient would read something other than what a clinician reviewed.
+FORMAT_CHARACTERS = re.compile(
+    "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]"
+)
+
+
 def _control_characters(data: Any, path: Path_) -> Iterator[tuple[Path_, str]]:
-    """Every text (key or value) holding a control character, as answers refuse them too."""
+    """Every text (key or value) holding a control character, as answers refuse them too,
+    or an invisible formatting character."""
     if isinstance(data, str):
         found = CONTROL_CHARACTERS.search(data)
         if found:
             yield path, _control_message("contains", found.group())
+        hidden = FORMAT_CHARACTERS.search(data)
+        if hidden:
+            yield (
+                path,
+                (
+                    f"contains the invisible formatting character U+{ord(hidden.group()):04X}: "
+                    "remove it (it does not show, or changes how the text around it shows)"
+                ),
+            )
     elif isinstance(data, Mapping):
         for key, value in data.items():
             found = CONTROL_CHARACTERS.search(key)

@@ -697,6 +697,30 @@ VALUE_CASES = [
     pytest.param(
         [
             Edit(
+                "rules.yaml",
+                "because: You rated your pain 7 or more.",
+                'because: "You rated your pain \\u202e7 or more."',
+            )
+        ],
+        [
+            "rules.yaml, line 48: rule 'high-pain', because: contains the invisible formatting "
+            "character U+202E: remove it (it does not show, or changes how the text around it "
+            "shows)"
+        ],
+        id="right-to-left-override-in-patient-text",
+    ),
+    pytest.param(
+        [Edit("guide.yaml", "title: About back pain", 'title: "About back\\u200b pain"')],
+        [
+            "guide.yaml, line 7: section 'basics', title: contains the invisible "
+            "formatting character U+200B: remove it (it does not show, or changes how the text "
+            "around it shows)"
+        ],
+        id="zero-width-space-in-a-title",
+    ),
+    pytest.param(
+        [
+            Edit(
                 "guide.yaml",
                 "body: Back pain is common. Most of it gets better within weeks.",
                 'body: "Back pain is common.\\u0085Most of it gets better within weeks."',

@@ -35,9 +35,15 @@ theirs after every second request, so both make the same number of connections p
 At the end, every acknowledged send (a 303 answer) is looked up by its idempotency key in the
 database: a send acknowledged but not stored is lost.
 
+A third server, ``floor_app.py``, is loaded in the same run by the same clients, in the same
+way as the send path: the required stack (Flask's session, Flask-WTF's CSRF check, one row of
+the same data written through Flask-SQLAlchemy to the same database) doing the least a send
+can do. Its ratio to hello is the most any send path on this stack can reach on this machine;
+the gap between it and the send path's is what the questionnaire's own checks cost.
+
 Goals: ratio >= 0.4, p99 < 30 ms, lost = 0. Each database ends with the line
-``database=... send_rps=... hello_rps=... ratio=... p99_ms=... lost=...``; rates count HTTP
-requests (a send is two of them).
+``database=... send_rps=... hello_rps=... ratio=... p99_ms=... lost=... floor_ratio=...``;
+rates count HTTP requests (a send is two of them).
 
 Run: .venv/bin/python benchmarks/send_bench.py [--database sqlite|postgresql|both]
      [--seconds 12] [--clients 8] [--rounds 3]
@@ -221,6 +227,14 @@ def walk_form(base: str, ruleset: Any, addresses: AddressBlock) -> dict[str, str
         return {cookie.name: cookie.value or "" for cookie in session.cookies}
 
 
+def floor_cookies(base: str, addresses: AddressBlock) -> dict[str, str]:
+    """A patient of the floor app, answers in the session: their cookies."""
+    with requests.Session() as session:
+        session.headers[CLIENT_HEADER] = addresses.next_address()
+        session.get(f"{base}/c/{CLINIC}/", allow_redirects=False, timeout=10)
+        return {cookie.name: cookie.value or "" for cookie in session.cookies}
+
+
 def send_details(number: int) -> dict[str, str]:
     return {
         "consent": "yes",
@@ -310,22 +324,37 @@ class Tally:
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
-class Client:
-    """One client's state inside its own process: a patient's browser for the send server,
-    a visitor's for the hello server, and its own block of addresses."""
+@dataclass(frozen=True)
+class Patient:
+    """The cookies of one patient who has answered the form, on the send and floor servers."""
 
-    def __init__(
-        self, send_base: str, hello_base: str, cookies: Mapping[str, str], addresses: AddressBlock
-    ) -> None:
-        self.patient = Browser(send_base, cookies)
-        self.visitor = Browser(hello_base)
+    send: dict[str, str]
+    floor: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Servers:
+    send: str
+    floor: str
+    hello: str
+
+
+class Client:
+    """One client's state inside its own process: a patient's browser for the send server and
+    one for the floor server, a visitor's for the hello server, and its own block of
+    addresses."""
+
+    def __init__(self, servers: Servers, patient: Patient, addresses: AddressBlock) -> None:
+        self.patient = Browser(servers.send, patient.send)
+        self.floor = Browser(servers.floor, patient.floor)
+        self.visitor = Browser(servers.hello)
         self.addresses = addresses
         self.sends = 0  # numbers the patients' names
 
-    def send_loop(self, deadline: float, tally: Tally) -> None:
+    def send_loop(self, browser: Browser, deadline: float, tally: Tally) -> None:
         while time.monotonic() < deadline:
             headers = {CLIENT_HEADER: self.addresses.next_address()}
-            status, page, seconds = self.patient.request("GET", "/send", dict(headers))
+            status, page, seconds = browser.request("GET", "/send", dict(headers))
             self._count(tally, seconds, deadline)
             if status != 200:
                 tally.failures.append(f"GET /send {status}")
@@ -333,7 +362,7 @@ class Client:
             hidden = hidden_fields(page.decode())
             self.sends += 1
             body = urllib.parse.urlencode({**send_details(self.sends), **hidden}).encode()
-            status, _, seconds = self.patient.request(
+            status, _, seconds = browser.request(
                 "POST", "/send", {**headers, **FORM_HEADERS, **CLOSE}, body
             )
             self._count(tally, seconds, deadline)
@@ -363,20 +392,23 @@ class Client:
             tally.requests += 1
 
     def run(self, kind: str, start: float, deadline: float) -> Tally:
-        """One slice: wait for its start, then send or say hello until its deadline."""
+        """One slice: wait for its start, then send (to the app or the floor app) or say
+        hello until its deadline."""
         tally = Tally(seconds=deadline - start)
         time.sleep(max(0.0, start - time.monotonic()))
         try:
             if kind == "send":
-                self.send_loop(deadline, tally)
+                self.send_loop(self.patient, deadline, tally)
+            elif kind == "floor":
+                self.send_loop(self.floor, deadline, tally)
             else:
                 self.hello_loop(deadline, tally)
         except Exception as error:  # reported to the parent, which counts it as a failure
             tally.failures.append(f"{type(error).__name__}: {error}")
         finally:
             # Each slice starts on new connections.
-            self.patient.close()
-            self.visitor.close()
+            for browser in (self.patient, self.floor, self.visitor):
+                browser.close()
         return tally
 
 
@@ -395,13 +427,13 @@ class Clients:
     """N client processes, each single-threaded with its own patient, visitor and addresses;
     started once, before any slice, and stopped at the end."""
 
-    def __init__(self, send_base: str, hello_base: str, patients: list[dict[str, str]]) -> None:
+    def __init__(self, servers: Servers, patients: list[Patient]) -> None:
         context = multiprocessing.get_context("fork")
         blocks = len(patients) + 1  # block 0 is the parent's, for walking the form
         self.pipes: list[MpConnection] = []
         self.processes: list[multiprocessing.process.BaseProcess] = []
-        for number, cookies in enumerate(patients, start=1):
-            client = Client(send_base, hello_base, cookies, AddressBlock(number, blocks))
+        for number, patient in enumerate(patients, start=1):
+            client = Client(servers, patient, AddressBlock(number, blocks))
             ours, theirs = context.Pipe()
             process = context.Process(target=client_main, args=(theirs, client), daemon=True)
             process.start()
@@ -442,10 +474,8 @@ class Clients:
 
 
 @contextmanager
-def client_processes(
-    send_base: str, hello_base: str, patients: list[dict[str, str]]
-) -> Iterator[Clients]:
-    clients = Clients(send_base, hello_base, patients)
+def client_processes(servers: Servers, patients: list[Patient]) -> Iterator[Clients]:
+    clients = Clients(servers, patients)
     try:
         yield clients
     finally:
@@ -481,6 +511,7 @@ def stored_keys(instance: Path, database_url: str | None) -> set[str]:
 class Outcome:
     database: str
     ratio: float
+    floor_ratio: float
     p99_ms: float
     lost: int
     failures: int
@@ -513,22 +544,31 @@ def measure(
         prepare_database(env)
         with (
             gunicorn("send_bench:wsgi_app()", env, Path(folder) / "send.log") as send_base,
+            gunicorn("floor_app:app", env, Path(folder) / "floor.log") as floor_base,
             gunicorn("hello_app:app", env, Path(folder) / "hello.log") as hello_base,
         ):
+            servers = Servers(send=send_base, floor=floor_base, hello=hello_base)
             parent_addresses = AddressBlock(0, args.clients + 1)
             patients = [
-                walk_form(send_base, ruleset, parent_addresses) for _ in range(args.clients)
+                Patient(
+                    send=walk_form(send_base, ruleset, parent_addresses),
+                    floor=floor_cookies(floor_base, parent_addresses),
+                )
+                for _ in range(args.clients)
             ]
-            with client_processes(send_base, hello_base, patients) as clients:
-                # Warm up both: templates compiled, caches filled.
+            with client_processes(servers, patients) as clients:
+                # Warm up all three: templates compiled, caches filled.
                 warm_up = clients.run_slice("send", 1.5)
+                clients.run_slice("floor", 1.5)
                 clients.run_slice("hello", 1.5)
                 sends: list[Tally] = []
+                floors: list[Tally] = []
                 hellos: list[Tally] = []
                 slice_seconds = args.seconds / args.rounds
                 # Alternating slices share out whatever else the machine is doing.
                 for _ in range(args.rounds):
                     sends.append(clients.run_slice("send", slice_seconds))
+                    floors.append(clients.run_slice("floor", slice_seconds))
                     hellos.append(clients.run_slice("hello", slice_seconds))
             time.sleep(0.5)  # let the last commits land before counting
             stored = stored_keys(instance, database_url)
@@ -542,10 +582,14 @@ def measure(
     hello_requests = sum(tally.requests for tally in hellos)
     send_rps = send_requests / sum(tally.seconds for tally in sends)
     hello_rps = hello_requests / sum(tally.seconds for tally in hellos)
+    floor_requests = sum(tally.requests for tally in floors)
+    floor_rps = floor_requests / sum(tally.seconds for tally in floors)
+    floor_latencies = [value for tally in floors for value in tally.latencies]
     send_latencies = [value for tally in sends for value in tally.latencies]
     hello_latencies = [value for tally in hellos for value in tally.latencies]
-    failures = [failure for tally in sends + hellos for failure in tally.failures]
+    failures = [failure for tally in sends + floors + hellos for failure in tally.failures]
     ratio = send_rps / hello_rps
+    floor_ratio = floor_rps / hello_rps
     p99_ms = percentile(send_latencies, 0.99) * 1000
 
     print(f"--- {database}")
@@ -553,6 +597,11 @@ def measure(
         f"send:  {send_requests} requests, {len(acknowledged)} sheets sent, "
         f"{send_rps:.0f} req/s, p50 {percentile(send_latencies, 0.5) * 1000:.1f} ms, "
         f"p99 {p99_ms:.1f} ms"
+    )
+    print(
+        f"floor: {floor_requests} requests, {floor_rps:.0f} req/s, "
+        f"p50 {percentile(floor_latencies, 0.5) * 1000:.1f} ms, "
+        f"p99 {percentile(floor_latencies, 0.99) * 1000:.1f} ms"
     )
     print(
         f"hello: {hello_requests} requests, {hello_rps:.0f} req/s, "
@@ -582,9 +631,9 @@ def measure(
     )
     print(
         f"database={database} send_rps={send_rps:.0f} hello_rps={hello_rps:.0f} "
-        f"ratio={ratio:.2f} p99_ms={p99_ms:.1f} lost={lost}"
+        f"ratio={ratio:.2f} p99_ms={p99_ms:.1f} lost={lost} floor_ratio={floor_ratio:.2f}"
     )
-    return Outcome(database, ratio, p99_ms, lost, len(failures))
+    return Outcome(database, ratio, floor_ratio, p99_ms, lost, len(failures))
 
 
 def main() -> int:

@@ -13,7 +13,11 @@ if TYPE_CHECKING:
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the Flask application (see ``questionnaire.web.app``)."""
+    """Build the Flask application (see ``questionnaire.web.app``). A setting it cannot use
+    raises ``questionnaire.web.config.ConfigError``, whose message names the setting and what
+    is allowed."""
     from questionnaire.web.app import build_app
+    from questionnaire.web.config import setting_errors
 
-    return build_app(test_config)
+    with setting_errors():
+        return build_app(test_config)

@@ -9,15 +9,32 @@ requests are as quick as the rest.
 full collection walks only what requests have made since. Without it each full collection
 walked them all, a 70 ms pause that any request could run into. Objects the app drops later
 are still freed as usual when nothing refers to them.
+
+A setting the app cannot use (see ``web.config``) raises ``BadSetting``: gunicorn then prints
+its message alone and stops, where it prints a traceback for any other error; other servers
+report it as they report any app that fails to load, ending with the message.
 """
 
 from __future__ import annotations
 
 import gc
 
+from gunicorn.errors import AppImportError
+
 from questionnaire import create_app
+from questionnaire.web.config import ConfigError
 from questionnaire.web.warmup import warm_up
 
-app = create_app()
+
+class BadSetting(ConfigError, AppImportError):
+    """A ConfigError that gunicorn takes for an app that cannot load: its workers print the
+    message and gunicorn stops ("App failed to load"); with ``--preload``, being a
+    RuntimeError, it prints "Error:" and the message and stops."""
+
+
+try:
+    app = create_app()
+except ConfigError as error:
+    raise BadSetting(str(error)) from None
 warm_up(app)
 gc.freeze()

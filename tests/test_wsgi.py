@@ -35,3 +35,31 @@ def test_the_wsgi_module_builds_warms_and_freezes_the_app(tmp_path: Path) -> Non
 
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) > 50_000, "the app's objects were not frozen"
+
+
+def test_under_any_server_a_bad_setting_ends_loading_with_its_message(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "QUESTIONNAIRE_INSTANCE_PATH": str(tmp_path / "instance"),
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "SECURE_COOKIES": "0",
+        "PROXY_HOPS": "abc",
+    }
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    # As a server that is not gunicorn loads it: an import that fails, reported as it reports
+    # any other (gunicorn prints the message alone: tests/test_server_start.py).
+    done = subprocess.run(
+        [sys.executable, "-c", "import questionnaire.wsgi"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-1] == (
+        "questionnaire.wsgi.BadSetting: PROXY_HOPS='abc' is not allowed: use a whole number "
+        "from 0 to 10"
+    )
+    assert done.stderr.count("Traceback") == 1, "the message comes without the errors beneath it"

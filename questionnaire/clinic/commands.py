@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import secrets
 import sys
-import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -47,53 +46,19 @@ def _app_context() -> Iterator[None]:
 def _load_app() -> Flask:
     """The app to run the command in; a setting that stops it starting becomes a message."""
     from flask.cli import ScriptInfo
-    from limits.errors import ConfigurationError
-    from sqlalchemy.exc import ArgumentError
 
-    from questionnaire.engine import RulesetError
-    from questionnaire.web.config import ConfigError
+    from questionnaire.web.config import ConfigError, setting_errors
 
     info = click.get_current_context().find_object(ScriptInfo)
     try:
-        if info is not None and info.create_app is not None:
-            return info.load_app()
-        from questionnaire import create_app
+        with setting_errors():  # also for an app that ``flask --app`` names
+            if info is not None and info.create_app is not None:
+                return info.load_app()
+            from questionnaire import create_app
 
-        return create_app()
+            return create_app()
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
-    except RulesetError as error:
-        raise click.ClickException(
-            f"RULES_DIR does not hold a rule set the app can use:\n{error}"
-        ) from None
-    except ArgumentError as error:  # an address that cannot be read, or an unknown database
-        raise click.ClickException(_database_url_message(str(error))) from None
-    except ImportError as error:
-        if not _loading_database_driver(error):
-            raise
-        raise click.ClickException(_database_url_message(str(error))) from None
-    except ConfigurationError:
-        # Not said back: the address may hold a password.
-        raise click.ClickException(
-            "REDIS_URL is not a storage address the app can use; "
-            "use redis://host:port, rediss://host:port or redis+unix:///path/to/socket"
-        ) from None
-
-
-def _database_url_message(reason: str) -> str:
-    return (
-        f"DATABASE_URL is not a database address the app can use ({reason}); use "
-        "sqlite:///path/to/file.sqlite3 or postgresql://user:password@host:port/database"
-    )
-
-
-def _loading_database_driver(error: ImportError) -> bool:
-    """Whether the import failed while loading the driver of the database in DATABASE_URL
-    (such as mysql://, whose driver is not installed)."""
-    return any(
-        str(frame.f_globals.get("__name__", "")).startswith("sqlalchemy.dialects.")
-        for frame, _ in traceback.walk_tb(error.__traceback__)
-    )
 
 
 def _database_command(function: F) -> F:

@@ -2,15 +2,24 @@
 
 Secrets never live in the repository: ``SECRET_KEY`` comes from the environment or from
 ``instance/secret_key`` (created on first start with owner-only permissions).
+
+A setting the app cannot use stops it at start with a ``ConfigError`` whose message names the
+setting and what is allowed; ``setting_errors`` turns the errors that other parts raise for a
+bad setting into one too. A service that is down (PostgreSQL, Redis, the mail server) is not
+a bad setting: the app starts, and copes while it is down.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import limits
 from flask import Flask
@@ -87,6 +96,39 @@ class ConfigError(RuntimeError):
     """A setting is missing or has a value that is not allowed."""
 
 
+DATABASE_FORMS = "sqlite:///path/to/file.sqlite3 or postgresql://user:password@host:port/database"
+REDIS_FORMS = "redis://host:port, rediss://host:port or redis+unix:///path/to/socket"
+WRITABLE_INSTANCE = "QUESTIONNAIRE_INSTANCE_PATH to a folder the app may write to"
+
+
+def database_url_message(reason: str) -> str:
+    start = "DATABASE_URL is not a database address the app can use"
+    return f"{start} ({reason}); use {DATABASE_FORMS}"
+
+
+def redis_url_message(reason: str | None = None) -> str:
+    because = f" ({reason})" if reason else ""
+    return f"REDIS_URL is not a storage address the app can use{because}; use {REDIS_FORMS}"
+
+
+@contextlib.contextmanager
+def setting_errors() -> Iterator[None]:
+    """Around building the app: what the rule loader and the rate-limit storage raise for a
+    setting they cannot use becomes a ConfigError, so that whoever starts the app (a server,
+    an operator command) has one error to report, with a message and no traceback."""
+    from limits.errors import ConfigurationError
+
+    from questionnaire.engine import RulesetError
+
+    try:
+        yield
+    except RulesetError as error:
+        raise ConfigError(f"RULES_DIR does not hold a rule set the app can use:\n{error}") from None
+    except ConfigurationError:
+        # Not said back: the address may hold a password.
+        raise ConfigError(redis_url_message()) from None
+
+
 def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config.from_mapping(DEFAULTS)
     app.config.from_pyfile("config.py", silent=True)
@@ -123,17 +165,24 @@ def _parse_int(name: str, value: str) -> int:
 
 
 def _finish(app: Flask) -> None:
+    # The instance folder is made only when something is kept there, so that an instance
+    # given both SECRET_KEY and DATABASE_URL may run on a read-only file system.
     instance = Path(app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
+        app.config["SECRET_KEY"] = _instance_secret(instance)
     uri = app.config.get("SQLALCHEMY_DATABASE_URI")
     if not uri:
+        _make_folder(
+            instance,
+            "DATABASE_URL is not set, and the instance folder cannot hold the SQLite database",
+            f"set DATABASE_URL, or {WRITABLE_INSTANCE}",
+        )
         uri = f"sqlite:///{instance / 'questionnaire.sqlite3'}"
     elif uri.startswith("postgres://"):
         uri = "postgresql+psycopg://" + uri.removeprefix("postgres://")
     elif uri.startswith("postgresql://"):
         uri = "postgresql+psycopg://" + uri.removeprefix("postgresql://")
+    _check_database_uri(uri)
     app.config["SQLALCHEMY_DATABASE_URI"] = uri
     # An operator's options add to the app's own (which keep patient data out of errors).
     options = {
@@ -149,6 +198,7 @@ def _finish(app: Flask) -> None:
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if app.config.get("REDIS_URL") and app.config["RATELIMIT_STORAGE_URI"] in IN_MEMORY:
         app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+    _check_storage_uri(app.config["RATELIMIT_STORAGE_URI"])
     app.config["RATELIMIT_STORAGE_OPTIONS"] = _storage_options(
         app.config["RATELIMIT_STORAGE_URI"], app.config.get("RATELIMIT_STORAGE_OPTIONS") or {}
     )
@@ -176,6 +226,50 @@ def _mail(app: Flask) -> None:
         raise ConfigError(str(error)) from None
 
 
+def _check_database_uri(uri: str) -> None:
+    """The address can be read, names a kind of database SQLAlchemy knows and whose driver is
+    installed, and any port is a real one. Nothing is connected to: a database that is down
+    now is an outage the app copes with, not a bad setting."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(uri)
+    except ValueError:
+        # The port did not read as a number; not said back, as it may be a misplaced password.
+        raise ConfigError(database_url_message("the host or port cannot be read")) from None
+    except ArgumentError as error:
+        raise ConfigError(database_url_message(str(error))) from None
+    if url.port is not None and not 1 <= url.port <= 65535:
+        raise ConfigError(database_url_message("the port is not a number from 1 to 65535"))
+    try:
+        url.get_dialect().import_dbapi()
+    except (ArgumentError, ImportError) as error:  # an unknown kind, or its driver is missing
+        raise ConfigError(database_url_message(str(error))) from None
+
+
+def _check_storage_uri(uri: str) -> None:
+    """A Redis address is read the way the Redis client will read it, without connecting."""
+    if uri.split("://", 1)[0] not in REDIS_SCHEMES:
+        return
+    from redis.connection import parse_url
+
+    try:
+        parts = urlsplit(uri)
+    except ValueError as error:  # such as an IPv6 address without its closing bracket
+        raise ConfigError(redis_url_message(str(error))) from None
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0  # not said back: it may be a misplaced password
+    if port == 0:
+        raise ConfigError(redis_url_message("the port is not a number from 1 to 65535"))
+    try:
+        parse_url(uri.replace("redis+unix://", "unix://", 1))
+    except ValueError as error:  # a query argument the client cannot read
+        raise ConfigError(redis_url_message(str(error))) from None
+
+
 def _storage_options(uri: str, given: dict[str, Any]) -> dict[str, Any]:
     """Errors of the rate-limit storage come wrapped, for the fallback that takes them
     (web/ratelimits.py), and a Redis that does not answer is given up on within a second
@@ -198,11 +292,53 @@ def _check_rate_limit(key: str, value: object) -> None:
     )
 
 
-def _instance_secret(path: Path) -> str:
-    if path.exists():
-        return path.read_text().strip()
-    key = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
+def _instance_secret(instance: Path) -> str:
+    """The key kept in the instance folder, made there at the first start."""
+    path = instance / "secret_key"
+    unusable = "SECRET_KEY is not set, and the instance folder cannot keep one"
+    remedy = (
+        f"set SECRET_KEY to a long random value, the same on every instance, or {WRITABLE_INSTANCE}"
+    )
+    _make_folder(instance, unusable, remedy)
+    try:
+        if not path.exists():
+            _write_new_secret(path)
+        key = path.read_text().strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{unusable} ({_reason(error, path)}): {remedy}") from None
+    if not key:
+        raise ConfigError(
+            f"SECRET_KEY is not set, and {path} holds no key: delete that file so that a new "
+            "key is made there, or set SECRET_KEY to a long random value, the same on every "
+            "instance"
+        )
     return key
+
+
+def _write_new_secret(path: Path) -> None:
+    """Written whole under another name, then linked into place: workers starting together
+    all read the one key that got there first, never a file still being written."""
+    fd, draft = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")  # owner-only
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        # Another worker's key may be in place already: then everyone uses that one.
+        with contextlib.suppress(FileExistsError):
+            os.link(draft, path)
+    finally:
+        os.unlink(draft)
+
+
+def _make_folder(folder: Path, unusable: str, remedy: str) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError(f"{unusable} ({folder}: a file, not a folder): {remedy}") from None
+    except OSError as error:
+        raise ConfigError(f"{unusable} ({_reason(error, folder)}): {remedy}") from None
+
+
+def _reason(error: OSError | UnicodeDecodeError, path: Path) -> str:
+    if isinstance(error, UnicodeDecodeError):
+        return f"{path}: not text"
+    return f"{error.filename or path}: {error.strerror or error}"

@@ -12,6 +12,7 @@ from flask import Flask
 
 from questionnaire import create_app
 from questionnaire.clinic import jsontext
+from questionnaire.web import config as config_module
 from questionnaire.web.config import ConfigError
 
 
@@ -214,3 +215,175 @@ def test_a_backend_chosen_in_the_instance_config_needs_a_sender_too(tmp_path: Pa
         make_app(tmp_path, MAIL_BACKEND="console")
     app = make_app(tmp_path, MAIL_BACKEND="console", MAIL_FROM=SENDER)
     assert app.config["MAIL_DEFAULT_SENDER"] == SENDER
+
+
+# --- addresses of the database and of Redis: read at start, never connected to -------------
+
+DATABASE_FORMS = (
+    "use sqlite:///path/to/file.sqlite3 or postgresql://user:password@host:port/database"
+)
+REDIS_FORMS = "use redis://host:port, rediss://host:port or redis+unix:///path/to/socket"
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("not an address", "Could not parse SQLAlchemy URL from given URL string"),
+        ("bogus://db.internal/clinic", "Can't load plugin: sqlalchemy.dialects:bogus"),
+        ("mysql://clinic@db.internal/clinic", "No module named 'MySQLdb'"),
+        # The text where the port belongs is not said back: it may be a misplaced password.
+        ("postgresql://clinic@db.internal:s3cret/clinic", "the host or port cannot be read"),
+        ("postgresql://clinic@db.internal:0/clinic", "the port is not a number from 1 to 65535"),
+        ("postgres://clinic@db.internal:65536/clinic", "the port is not a number from 1 to 65535"),
+    ],
+)
+def test_a_database_address_that_cannot_be_used_stops_the_app_saying_why(
+    tmp_path: Path, url: str, reason: str
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        make_app(tmp_path, SQLALCHEMY_DATABASE_URI=url)
+
+    assert str(raised.value) == (
+        f"DATABASE_URL is not a database address the app can use ({reason}); {DATABASE_FORMS}"
+    )
+    assert "s3cret" not in str(raised.value)
+
+
+def test_a_database_that_is_down_is_no_reason_to_refuse_to_start(tmp_path: Path) -> None:
+    # Nothing listens on port 1: requests get the pages for a database that is down.
+    app = make_app(tmp_path, SQLALCHEMY_DATABASE_URI="postgresql://clinic@127.0.0.1:1/clinic")
+    assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("bogus://cache.internal", None),
+        ("redis://cache.internal:s3cret/0", "the port is not a number from 1 to 65535"),
+        ("redis://cache.internal:0/0", "the port is not a number from 1 to 65535"),
+        ("rediss://cache.internal:70000/0", "the port is not a number from 1 to 65535"),
+        ("redis://[::1/0", "Invalid IPv6 URL"),
+        (
+            "redis://cache.internal/0?socket_timeout=soon",
+            "Invalid value for 'socket_timeout' in connection URL.",
+        ),
+    ],
+)
+def test_a_redis_address_that_cannot_be_used_stops_the_app_saying_why(
+    tmp_path: Path, url: str, reason: str | None
+) -> None:
+    with pytest.raises(ConfigError) as raised:
+        make_app(tmp_path, REDIS_URL=url)
+
+    because = f" ({reason})" if reason else ""
+    assert str(raised.value) == (
+        f"REDIS_URL is not a storage address the app can use{because}; {REDIS_FORMS}"
+    )
+    assert "s3cret" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["redis://127.0.0.1:1/0", "rediss://cache.internal", "redis+unix:///run/redis.sock"]
+)
+def test_a_redis_that_cannot_be_reached_now_is_no_reason_to_refuse_to_start(
+    tmp_path: Path, url: str
+) -> None:
+    # The worker counts in its own memory while Redis is down (web/ratelimits.py).
+    assert make_app(tmp_path, REDIS_URL=url).config["RATELIMIT_STORAGE_URI"] == url
+
+
+def test_a_rules_folder_that_cannot_be_loaded_stops_the_app_saying_why(tmp_path: Path) -> None:
+    nowhere = tmp_path / "nowhere"
+
+    with pytest.raises(ConfigError) as raised:
+        make_app(tmp_path, RULES_DIR=str(nowhere))
+
+    assert str(raised.value) == (
+        "RULES_DIR does not hold a rule set the app can use:\n"
+        f"{nowhere}: is not a folder holding the rule files"
+    )
+
+
+# --- the instance folder and the secret key kept there ----------------------------------------
+
+
+def test_without_secret_key_one_is_made_in_the_instance_folder_once(tmp_path: Path) -> None:
+    first = make_app(tmp_path, SECRET_KEY=None).config["SECRET_KEY"]
+    again = make_app(tmp_path, SECRET_KEY=None).config["SECRET_KEY"]
+
+    kept = tmp_path / "instance" / "secret_key"
+    assert first == again == kept.read_text()
+    assert len(first) == 64
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert [path.name for path in kept.parent.iterdir()] == ["secret_key"], "no draft left"
+
+
+def test_workers_starting_together_keep_the_first_key(tmp_path: Path) -> None:
+    path = tmp_path / "secret_key"
+    config_module._write_new_secret(path)
+    first = path.read_text()
+
+    config_module._write_new_secret(path)  # another worker that found no key a moment ago
+
+    assert path.read_text() == first
+    assert [item.name for item in tmp_path.iterdir()] == ["secret_key"]
+
+
+def test_an_empty_kept_key_stops_the_app_saying_what_to_do(tmp_path: Path) -> None:
+    kept = tmp_path / "instance" / "secret_key"
+    kept.parent.mkdir()
+    kept.write_text("\n")
+
+    with pytest.raises(ConfigError) as raised:
+        make_app(tmp_path, SECRET_KEY=None)
+
+    assert str(raised.value) == (
+        f"SECRET_KEY is not set, and {kept} holds no key: delete that file so that a new key "
+        "is made there, or set SECRET_KEY to a long random value, the same on every instance"
+    )
+
+
+WRITABLE = "QUESTIONNAIRE_INSTANCE_PATH to a folder the app may write to"
+
+
+@pytest.mark.parametrize("where", ["a-file", "a-file/instance"])
+def test_without_secret_key_the_instance_folder_must_be_able_to_keep_one(
+    tmp_path: Path, where: str
+) -> None:
+    (tmp_path / "a-file").write_text("not a folder\n")
+    folder = tmp_path / where
+    reason = "a file, not a folder" if where == "a-file" else "Not a directory"
+
+    with pytest.raises(ConfigError) as raised:
+        make_app(tmp_path, SECRET_KEY=None, INSTANCE_PATH=str(folder))
+
+    assert str(raised.value) == (
+        f"SECRET_KEY is not set, and the instance folder cannot keep one ({folder}: {reason}): "
+        f"set SECRET_KEY to a long random value, the same on every instance, or {WRITABLE}"
+    )
+
+
+def test_without_database_url_the_instance_folder_must_be_able_to_hold_sqlite(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a-file").write_text("not a folder\n")
+    folder = tmp_path / "a-file"
+
+    with pytest.raises(ConfigError) as raised:
+        make_app(tmp_path, SQLALCHEMY_DATABASE_URI=None, INSTANCE_PATH=str(folder))
+
+    assert str(raised.value) == (
+        "DATABASE_URL is not set, and the instance folder cannot hold the SQLite database "
+        f"({folder}: a file, not a folder): set DATABASE_URL, or {WRITABLE}"
+    )
+
+
+def test_with_secret_key_and_database_url_the_instance_folder_is_not_needed(
+    tmp_path: Path,
+) -> None:
+    # A read-only file system, say, given everything through the environment.
+    folder = tmp_path / "instance"
+
+    make_app(tmp_path, INSTANCE_PATH=str(folder))
+
+    assert not folder.exists()

@@ -1,0 +1,315 @@
+"""The real server, started with a setting the app cannot use: one message naming the setting
+and what is allowed, no traceback, and gunicorn stops at once ("App failed to load") rather
+than starting one worker after another. A service that is down is not a bad setting: the
+server starts and serves.
+
+Each case is gunicorn serving ``questionnaire.wsgi:app`` as `make run` and docs/deployment.md
+start it, with one worker, on a free port.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from support.ports import free_port
+
+from questionnaire.engine import check_ruleset
+from questionnaire.web.config import ENVIRONMENT, PROJECT_ROOT
+
+START_SECONDS = 30  # loading the app takes about a second; this is for a busy machine
+PARALLEL = max(2, os.cpu_count() or 1)
+DATABASE_FORMS = (
+    "use sqlite:///path/to/file.sqlite3 or postgresql://user:password@host:port/database"
+)
+REDIS_FORMS = "use redis://host:port, rediss://host:port or redis+unix:///path/to/socket"
+WRITABLE = "QUESTIONNAIRE_INSTANCE_PATH to a folder the app may write to"
+SENDER_FORMS = (
+    "give the address notices come from, like 'Clinic security <security@clinic.example.org>' "
+    "or security@clinic.example.org"
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    settings: dict[str, str]  # "{tmp}" stands for the test's folder
+    message: str
+    preload: bool = False
+    # Files the case needs: path under {tmp} -> text; "<broken rules>" copies rules/ and
+    # breaks rules.yaml.
+    files: dict[str, str] = field(default_factory=dict)
+
+
+BROKEN_RULES = "<broken rules>"
+
+CASES = [
+    Case(
+        "proxy-hops-not-a-number",
+        {"PROXY_HOPS": "abc"},
+        "PROXY_HOPS='abc' is not allowed: use a whole number from 0 to 10",
+    ),
+    Case(
+        "secure-cookies-not-a-yes-or-no",
+        {"SECURE_COOKIES": "maybe"},
+        "SECURE_COOKIES='maybe' is not allowed: use one of 1, true, yes, on, 0, false, no, off",
+    ),
+    Case(
+        "database-address-unreadable",
+        {"DATABASE_URL": "not an address"},
+        "DATABASE_URL is not a database address the app can use (Could not parse SQLAlchemy "
+        f"URL from given URL string); {DATABASE_FORMS}",
+    ),
+    Case(
+        "database-of-an-unknown-kind",
+        {"DATABASE_URL": "bogus://db.internal/clinic"},
+        "DATABASE_URL is not a database address the app can use (Can't load plugin: "
+        f"sqlalchemy.dialects:bogus); {DATABASE_FORMS}",
+    ),
+    Case(
+        "database-without-its-driver",
+        {"DATABASE_URL": "mysql://clinic@db.internal/clinic"},
+        "DATABASE_URL is not a database address the app can use (No module named "
+        f"'MySQLdb'); {DATABASE_FORMS}",
+    ),
+    Case(
+        "database-port-not-a-number",
+        {"DATABASE_URL": "postgresql://clinic@db.internal:fivefourthreetwo/clinic"},
+        "DATABASE_URL is not a database address the app can use (the host or port cannot be "
+        f"read); {DATABASE_FORMS}",
+    ),
+    Case(
+        "database-port-out-of-range",
+        {"DATABASE_URL": "postgresql://clinic@db.internal:99999/clinic"},
+        "DATABASE_URL is not a database address the app can use (the port is not a number "
+        f"from 1 to 65535); {DATABASE_FORMS}",
+    ),
+    Case(
+        "redis-address-of-an-unknown-kind",
+        {"REDIS_URL": "bogus://cache.internal"},
+        f"REDIS_URL is not a storage address the app can use; {REDIS_FORMS}",
+    ),
+    Case(
+        "redis-port-not-a-number",
+        {"REDIS_URL": "redis://cache.internal:six/0"},
+        "REDIS_URL is not a storage address the app can use (the port is not a number from 1 "
+        f"to 65535); {REDIS_FORMS}",
+    ),
+    Case(
+        "redis-address-unreadable",
+        {"REDIS_URL": "redis://[::1/0"},
+        f"REDIS_URL is not a storage address the app can use (Invalid IPv6 URL); {REDIS_FORMS}",
+    ),
+    Case(
+        "rules-folder-missing",
+        {"RULES_DIR": "{tmp}/nowhere"},
+        "RULES_DIR does not hold a rule set the app can use:\n"
+        "{tmp}/nowhere: is not a folder holding the rule files",
+    ),
+    Case(
+        "rules-broken",
+        {"RULES_DIR": "{tmp}/rules"},
+        "RULES_DIR does not hold a rule set the app can use:\n{problems}",
+        files={"rules": BROKEN_RULES},
+    ),
+    Case(
+        "secret-key-unset-and-no-folder-to-keep-one",
+        {"SECRET_KEY": "", "QUESTIONNAIRE_INSTANCE_PATH": "{tmp}/a-file"},
+        "SECRET_KEY is not set, and the instance folder cannot keep one ({tmp}/a-file: a "
+        "file, not a folder): set SECRET_KEY to a long random value, the same on every "
+        f"instance, or {WRITABLE}",
+        files={"a-file": "not a folder\n"},
+    ),
+    Case(
+        "secret-key-unset-and-the-kept-one-empty",
+        {"SECRET_KEY": "", "QUESTIONNAIRE_INSTANCE_PATH": "{tmp}/instance"},
+        "SECRET_KEY is not set, and {tmp}/instance/secret_key holds no key: delete that file "
+        "so that a new key is made there, or set SECRET_KEY to a long random value, the same "
+        "on every instance",
+        files={"instance/secret_key": ""},
+    ),
+    Case(
+        "mail-url-of-another-kind",
+        {"MAIL_URL": "https://mail.example.org", "MAIL_FROM": "security@example.org"},
+        "MAIL_URL starting 'https' is not allowed: start it with smtps://, smtp+starttls:// "
+        "or smtp://",
+    ),
+    Case(
+        "mail-from-missing",
+        {"MAIL_URL": "smtps://mail.example.org"},
+        f"MAIL_FROM=None is not allowed: {SENDER_FORMS}",
+    ),
+    Case(
+        "mail-from-not-an-address",
+        {"MAIL_URL": "smtps://mail.example.org", "MAIL_FROM": "security"},
+        f"MAIL_FROM='security' is not allowed: {SENDER_FORMS}",
+    ),
+    # With --preload gunicorn loads the app before it starts any worker.
+    Case(
+        "preloaded-proxy-hops-not-a-number",
+        {"PROXY_HOPS": "abc"},
+        "Error: PROXY_HOPS='abc' is not allowed: use a whole number from 0 to 10",
+        preload=True,
+    ),
+]
+
+
+def environment(tmp_path: Path, settings: dict[str, str]) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in ENVIRONMENT}
+    env.update(
+        QUESTIONNAIRE_INSTANCE_PATH=str(tmp_path / "instance"),
+        SECRET_KEY="test-secret-key-not-for-production",
+        SECURE_COOKIES="0",
+    )
+    env.update({key: value.format(tmp=tmp_path) for key, value in settings.items()})
+    return env
+
+
+def gunicorn(port: int, *options: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--workers",
+        "1",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--graceful-timeout",
+        "2",
+        "--no-control-socket",
+        *options,
+        "questionnaire.wsgi:app",
+    ]
+
+
+def start(command: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        command,
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its workers too can be stopped, as one group
+    )
+
+
+def stop(server: subprocess.Popen[str]) -> str:
+    """Stop the server and its workers if they still run; what they printed."""
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)
+    try:
+        output, _ = server.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        output, _ = server.communicate()
+    return output
+
+
+def make_files(tmp_path: Path, files: dict[str, str]) -> str:
+    """Write the case's files; the problems of a broken rule set, one per line."""
+    problems = ""
+    for name, text in files.items():
+        path = tmp_path / name
+        if text == BROKEN_RULES:
+            shutil.copytree(PROJECT_ROOT / "rules", path)
+            (path / "rules.yaml").write_text("rules: [\n")
+            _, found = check_ruleset(path)
+            problems = "\n".join(str(problem) for problem in found)
+            assert problems
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+    return problems
+
+
+@dataclass
+class Outcome:
+    message: str
+    output: str
+    returncode: int | None
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
+    """Every case's server, a few at a time: each spends its second loading the app, so side
+    by side they take a few seconds in all rather than one after another."""
+    waiting = list(CASES)
+    running: dict[str, tuple[str, subprocess.Popen[str], float]] = {}
+    found: dict[str, Outcome] = {}
+    try:
+        while waiting or running:
+            while waiting and len(running) < PARALLEL:
+                case = waiting.pop(0)
+                folder = tmp_path_factory.mktemp(case.id)
+                message = case.message.format(tmp=folder, problems=make_files(folder, case.files))
+                command = gunicorn(free_port(), *(["--preload"] if case.preload else []))
+                server = start(command, environment(folder, case.settings))
+                running[case.id] = (message, server, time.monotonic() + START_SECONDS)
+            time.sleep(0.05)
+            for name, (message, server, deadline) in list(running.items()):
+                if server.poll() is not None or time.monotonic() > deadline:
+                    returncode = server.poll()  # None: still running when its time was up
+                    found[name] = Outcome(message, stop(server), returncode)
+                    del running[name]
+    finally:
+        for _, server, _ in running.values():
+            stop(server)
+    return found
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_a_bad_setting_stops_the_server_with_one_message(
+    outcomes: dict[str, Outcome], case: Case
+) -> None:
+    outcome = outcomes[case.id]
+    output = outcome.output
+
+    assert outcome.returncode is not None, f"still running after {START_SECONDS} s:\n{output}"
+    assert "Traceback" not in output, output
+    assert f"\n{outcome.message}\n" in f"\n{output}", output
+    if case.preload:
+        assert outcome.returncode == 1, output
+        assert "Booting worker" not in output, output
+    else:
+        # "App failed to load": gunicorn stops rather than booting worker after worker.
+        assert outcome.returncode == 4, output
+        assert output.count("Booting worker") == 1, output
+        assert "Reason: App failed to load." in output, output
+
+
+# A service that is down is an outage the app copes with (pages for a database that is down,
+# counts in the worker while Redis is), not a bad setting: the server starts all the same.
+OUTAGES = {
+    "database-down": "DATABASE_URL=postgresql://clinic@127.0.0.1:{port}/clinic",
+    "redis-down": "REDIS_URL=redis://127.0.0.1:{port}/0",
+}
+
+
+@pytest.mark.parametrize("setting", OUTAGES.values(), ids=OUTAGES.keys())
+def test_a_service_that_is_down_does_not_stop_the_server(tmp_path: Path, setting: str) -> None:
+    name, _, value = setting.format(port=free_port()).partition("=")  # nothing listens there
+    port = free_port()
+    server = start(gunicorn(port), environment(tmp_path, {name: value}))
+    try:
+        status = None
+        deadline = time.monotonic() + START_SECONDS
+        while status is None and server.poll() is None and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+                    status = response.status
+            except OSError:
+                time.sleep(0.2)  # not listening yet, or still loading the app
+    finally:
+        output = stop(server)
+
+    assert status == 200, output
+    assert "Traceback" not in output, output

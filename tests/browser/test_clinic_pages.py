@@ -16,6 +16,7 @@ from types import ModuleType
 
 import pyotp
 import pytest
+from flask import Flask
 from playwright.sync_api import Page, expect
 from sqlalchemy import update
 
@@ -155,6 +156,15 @@ def sign_in_with_password(
     wait_for_path(page, next_step)
 
 
+def sign_in(page: Page, app: Flask, email: str, password: str) -> None:
+    """Both steps of signing in, password then the code the authenticator app shows, ending
+    on the list of submissions."""
+    sign_in_with_password(page, email, password)
+    page.locator("#code").fill(helpers.current_code(app, email))
+    press(page, "Sign in")
+    wait_for_path(page, "/clinic/")
+
+
 def test_staff_sign_in_dashboard_and_submission(
     new_session: Callable[..., Session], live_server: LiveServer, clinic: ClinicData
 ) -> None:
@@ -278,10 +288,7 @@ def test_an_administrators_task_asks_for_the_password_after_a_while(
     new_session: Callable[..., Session], live_server: LiveServer, clinic: ClinicData
 ) -> None:
     page = new_session().page
-    sign_in_with_password(page, clinic.admin_email, clinic.password)
-    page.locator("#code").fill(helpers.current_code(live_server.app, clinic.admin_email))
-    press(page, "Sign in")
-    wait_for_path(page, "/clinic/")
+    sign_in(page, live_server.app, clinic.admin_email, clinic.password)
     admin = helpers.user_row(live_server.app, clinic.admin_email)
     with live_server.app.app_context():
         # As if the password was last given before the confirmation window.
@@ -310,10 +317,7 @@ def test_the_sign_in_code_moves_to_a_new_phone(
 ) -> None:
     app = live_server.app
     page = new_session().page
-    sign_in_with_password(page, clinic.admin_email, clinic.password)
-    page.locator("#code").fill(helpers.current_code(app, clinic.admin_email))
-    press(page, "Sign in")
-    wait_for_path(page, "/clinic/")
+    sign_in(page, app, clinic.admin_email, clinic.password)
 
     page.goto("/clinic/account")
     page.locator("#code_password").fill(clinic.password)

@@ -186,19 +186,30 @@ def build_model(
     return model
 
 
+def _sentence(text: str) -> str:
+    """``text`` at the start of a sentence: its first letter in upper case."""
+    return text[:1].upper() + text[1:]
+
+
+# Every message names its question (Question.answer_name or Question.topic): the error summary
+# lists the messages of a whole page, away from their fields, and the API returns them alone.
 def required_message(question: Question) -> str:
     if question.error_required:
         return question.error_required
+    topic = question.topic
     if question.kind == "any_of":
         if NONE_CHOICE in question.choice_ids:
             none_label = question.label_of(NONE_CHOICE)
-            return f"Select at least one option, or select '{none_label}'"
-        return "Select at least one option"
+            return f"Select at least one option for {topic}, or select '{none_label}'"
+        return f"Select at least one option for {topic}"
     if question.kind in ("one_of", "yes_no"):
-        return "Select an answer"
+        return f"Select an answer for {topic}"
     if question.kind == "number":
-        return f"Enter a number from {question.minimum} to {question.maximum}"
-    return "Enter your answer"
+        return (
+            f"Enter {question.answer_name} as a number "
+            f"from {question.minimum} to {question.maximum}"
+        )
+    return f"Enter {question.answer_name}"
 
 
 def translate(
@@ -225,41 +236,47 @@ def _field_error(question: Question, item: Any) -> FieldError:
     allowed = list(question.choice_ids) or None
     if kind == "missing" or (kind == "too_short" and question.kind == "any_of"):
         return FieldError(question.id, required_message(question), allowed)
+    topic = question.topic
     if question.kind == "any_of":
         if kind == "value_error" and "none_not_alone" in item["msg"]:
             none_label = question.label_of(NONE_CHOICE)
             return FieldError(
                 question.id,
-                f"Select '{none_label}' on its own, or untick it and select the options that apply",
+                f"Select '{none_label}' on its own for {topic}, "
+                "or untick it and select the options that apply",
                 allowed,
             )
         if kind == "value_error" and "duplicate" in item["msg"]:
-            return FieldError(question.id, "Select each option only once", allowed)
+            return FieldError(question.id, f"Select each option only once for {topic}", allowed)
         if kind == "list_type":
-            return FieldError(question.id, "Give a list of the options that apply", allowed)
-        return FieldError(question.id, "Select only options from the list", allowed)
+            return FieldError(
+                question.id, f"Give a list of the options that apply for {topic}", allowed
+            )
+        return FieldError(question.id, f"Select only the options listed for {topic}", allowed)
     if question.kind in ("one_of", "yes_no"):
-        return FieldError(question.id, "Select one of the options shown", allowed)
+        return FieldError(question.id, f"Select one of the options shown for {topic}", allowed)
+    name = _sentence(question.answer_name)
     if question.kind == "number":
         bounds = f"from {question.minimum} to {question.maximum}"
         if kind in ("greater_than_equal", "less_than_equal"):
-            return FieldError(question.id, f"Enter a number {bounds}")
+            return FieldError(question.id, f"{name} must be a number {bounds}")
         if kind == "value_error" and "not digits" in item["msg"]:
             return FieldError(
-                question.id, f"Enter a whole number {bounds} using only the digits 0 to 9, like 5"
+                question.id,
+                f"{name} must be a whole number {bounds} using only the digits 0 to 9, like 5",
             )
-        return FieldError(question.id, f"Enter a whole number {bounds}, like 5")
+        return FieldError(question.id, f"{name} must be a whole number {bounds}, like 5")
     if kind == "string_too_long":
-        return FieldError(question.id, f"Enter {question.text_limit} characters or fewer")
+        return FieldError(question.id, f"{name} must be {question.text_limit} characters or fewer")
     if kind == "value_error" and "control characters" in item["msg"]:
-        return FieldError(question.id, "Remove the special characters from your answer")
+        return FieldError(question.id, f"Remove the special characters from {question.answer_name}")
     if kind == "string_unicode":
         # Only a program can send this (a lone surrogate, such as the JSON escape "\ud800").
         return FieldError(
             question.id,
-            "Your answer holds a broken character (half of a character pair); "
+            f"{name} holds a broken character (half of a character pair); "
             "send the text as whole Unicode characters",
         )
     return FieldError(
-        question.id, f"Enter your answer as text, {question.text_limit} characters or fewer"
+        question.id, f"{name} must be text, {question.text_limit} characters or fewer"
     )

@@ -51,6 +51,10 @@ class Question(_Model):
     id: Id
     kind: Kind
     label: Text
+    # What error messages call the answer, written as it reads inside a sentence (lower case
+    # unless a word always takes a capital): "other allergies" gives "Other allergies must be
+    # 200 characters or fewer". Without it, messages quote the label (see ``answer_name``).
+    short_label: Annotated[Text, StringConstraints(max_length=60)] | None = None
     hint: Text | None = None
     required: StrictBool = True
     # Shown when a required question is left unanswered, naming what to do, e.g.
@@ -77,6 +81,18 @@ class Question(_Model):
     @property
     def text_limit(self) -> int:
         return self.max_length or 200
+
+    @property
+    def answer_name(self) -> str:
+        """The answer as an error message names it inside a sentence: "Enter {name}",
+        "{Name} must be ...": the short label, or the label quoted."""
+        return self.short_label or f"your answer to '{self.label}'"
+
+    @property
+    def topic(self) -> str:
+        """The question as an error message names it after "for": "Select an answer for
+        {topic}": the short label, or the label quoted."""
+        return self.short_label or f"'{self.label}'"
 
     def label_of(self, choice_id: Any) -> str:
         for choice in self.options:

@@ -452,12 +452,22 @@ def _check_question_shape(check: _Checker, path: Path_, question: Question) -> N
         )
     if question.choices:
         seen: set[str] = set()
+        labels: set[str] = set()
         for index, choice in enumerate(question.choices):
             if choice.id in seen:
                 check.add(
                     file, (*path, "choices", index, "id"), f"duplicate choice id '{choice.id}'"
                 )
             seen.add(choice.id)
+            # A patient could not tell two such choices apart, nor "Check your answers" which
+            # one was chosen (its Change link goes to the chosen radio).
+            if choice.label in labels:
+                check.add(
+                    file,
+                    (*path, "choices", index, "label"),
+                    f"another choice of this question has the label '{choice.label}'",
+                )
+            labels.add(choice.label)
             if choice.id == NONE_CHOICE and question.kind != "any_of":
                 check.add(
                     file,

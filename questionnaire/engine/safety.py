@@ -23,7 +23,19 @@ from questionnaire.engine.yamlsource import Path_
 
 # Keys whose values a patient reads. "description" is for reviewers, ids are not prose.
 PATIENT_KEYS = frozenset(
-    {"label", "hint", "intro", "title", "body", "text", "because", "urgent_reason", "disclaimer"}
+    {
+        "label",
+        "short_label",
+        "hint",
+        "error_required",
+        "intro",
+        "title",
+        "body",
+        "text",
+        "because",
+        "urgent_reason",
+        "disclaimer",
+    }
 )
 
 # What a sentence about changing a medicine names: a kind of medicine, or a common one.

@@ -5,12 +5,18 @@ browser, because the answer it depends on can change before the page is posted. 
 marked as conditional: with JavaScript off it stays visible with a note saying when to answer
 it; with JavaScript on it is revealed by the choices listed in ``Reveal.values``. After the
 post the engine drops its answer if it is not asked.
+
+A follow-up asked by one choice of the question just above it is shown right under that
+choice, inside the question's list of choices (the GOV.UK conditional reveal): it is kept in
+``PageField.follow_ups`` of that question rather than in the page's own list. One asked by
+several choices, or by answers to several questions, stays after the question.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from questionnaire.engine.conditions import field_of, leaves
@@ -33,9 +39,26 @@ class Reveal:
 class PageField:
     question: Question
     reveal: Reveal | None = None
+    # Follow-ups shown right under one of this question's choices (their ``under_choice``).
+    follow_ups: tuple[PageField, ...] = ()
+
+    @property
+    def under_choice(self) -> str | None:
+        """The one choice of the question above that asks this follow-up, if only one does."""
+        reveal = self.reveal
+        if reveal is not None and reveal.parent is not None and len(reveal.values) == 1:
+            return reveal.values[0]
+        return None
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        """What the drawn field depends on besides the answers (questions are not hashable)."""
+        return (self.question.id, self.reveal, tuple(f.shape for f in self.follow_ups))
 
 
 def page_fields(rs: RuleSet, page: Page, answers: Mapping[str, Any]) -> list[PageField]:
+    """The fields of the page in order; a follow-up under a choice is in its question's
+    ``follow_ups`` instead."""
     own = [question.id for question in page.questions]
     # Visibility may depend only on answers from other pages; this page's own come from the form.
     context = {key: value for key, value in answers.items() if key not in own}
@@ -49,7 +72,32 @@ def page_fields(rs: RuleSet, page: Page, answers: Mapping[str, Any]) -> list[Pag
         reveal = _reveal(rs, question, parents, context)
         if reveal is not None:
             fields.append(PageField(question, reveal))
-    return fields
+    return _nest(fields)
+
+
+def _nest(fields: list[PageField]) -> list[PageField]:
+    """Put each follow-up of a single choice under its question, when it comes right after
+    that question, or after the question's other follow-ups, in the page's order (so the
+    fields, and the error summary's links, keep the page's order)."""
+    top: list[_Node] = []
+    chain: list[_Node] = []  # the last field placed, after the fields it is nested in
+    for field in fields:
+        parent = field.reveal.parent if field.reveal and field.under_choice else None
+        while chain and chain[-1].field.question.id != parent:
+            chain.pop()
+        node = _Node(field)
+        (chain[-1].children if chain else top).append(node)
+        chain.append(node)
+    return [node.frozen() for node in top]
+
+
+@dataclass
+class _Node:
+    field: PageField
+    children: list[_Node] = dataclass_field(default_factory=list)
+
+    def frozen(self) -> PageField:
+        return replace(self.field, follow_ups=tuple(child.frozen() for child in self.children))
 
 
 def _same_page_parents(question: Question, own: list[str]) -> list[str]:

@@ -4,7 +4,8 @@ The markup stays in the templates' macros; this module only calls them ahead of 
 
 - each choice of each question, ticked and unticked (``choice_item`` in _form.html);
 - the frame of each question shown without an error (``question_field``), once for each way
-  it can be marked as a follow-up, with a slot where the answer goes;
+  it can be marked as a follow-up, with a slot where the answer goes (and the follow-ups shown
+  under its choices, each put together the same way);
 - the paragraphs of each guide section (``section_body`` in _guide.html).
 
 A question without an error is then put together from those parts; one with an error is drawn
@@ -58,17 +59,24 @@ class PageControls:
         # Stands in for the answer while a frame is drawn, then marks where it goes.
         self._slot = Markup("<!--answer-{}-->").format(secrets.token_hex(8))
 
-    def draw(self, field: PageField, value: Any) -> Markup:
-        """The question as question_field draws it with no error."""
+    def draw(self, field: PageField, values: Mapping[str, Any]) -> Markup:
+        """The question as question_field draws it with no error, its follow-ups (drawn the
+        same way) each right after the choice that asks it; ``values``: the page's answers."""
         question = field.question
+        value = values.get(question.id)
         head, tail = self._frame(field)
         items = self.items.get(question.id)
         if items is None:
             # As the number and text macros show a value: {{ value or '' }}.
             return head + escape(value or "") + tail
         chosen = _chosen(question, value)
+        after: dict[str, list[Markup]] = {}
+        for follow_up in field.follow_ups:
+            after.setdefault(follow_up.under_choice or "", []).append(self.draw(follow_up, values))
         parts = [head]
-        parts.extend(item.ticked if item.id in chosen else item.unticked for item in items)
+        for item in items:
+            parts.append(item.ticked if item.id in chosen else item.unticked)
+            parts.extend(after.get(item.id, ()))
         parts.append(tail)
         # Every part is Markup already; Markup.join would escape each of them again for nothing.
         return Markup("".join(parts))  # noqa: S704  # nosec B704

@@ -67,13 +67,13 @@ def render_question_page(
     shape = (
         rs.sha256,
         page.id,
-        tuple((field.question.id, field.reveal) for field in fields),
+        tuple(field.shape for field in fields),
         where,
         back_url,
         site_root(),
     )
     frame = frame_cache().get(shape, draw, slots=1 + len(fields))
-    answers_html = [controls.draw(field, values.get(field.question.id)) for field in fields]
+    answers_html = [controls.draw(field, values) for field in fields]
     return frame.fill([escape(csrf_token()), *answers_html])
 
 
@@ -84,5 +84,5 @@ class _FieldSlots:
         pairs = zip(fields, markers, strict=True)
         self._markers = {field.question.id: marker for field, marker in pairs}
 
-    def draw(self, field: PageField, value: Any) -> Markup:
+    def draw(self, field: PageField, values: Any) -> Markup:
         return self._markers[field.question.id]

@@ -73,8 +73,10 @@
   }
 
   // A page opened at one of its questions (a Change link on "Check your answers" ends in
-  // #<question>): the same, once the browser has scrolled to the input itself. Not on Back or
-  // reload, where the browser puts the page back where the patient left it.
+  // #<question>, or for a radio question in the id of the chosen radio, which the browser
+  // focuses without this script too): the same, once the browser has scrolled to the input
+  // itself. Not on Back or reload, where the browser puts the page back where the patient
+  // left it.
   if (window.location.hash && document.querySelector("form")) {
     window.addEventListener("load", function () {
       var navigation = window.performance && performance.getEntriesByType

@@ -170,6 +170,57 @@ def test_keyboard_only_patient_reaches_the_sheet(page: Page, ruleset: RuleSet) -
     assert_sheet_matches(page, ruleset.evaluate(ruleset.validate(KEYBOARD_ANSWERS)))
 
 
+# --- follow-up questions -----------------------------------------------------------------------
+
+
+def top_of(page: Page, selector: str) -> float:
+    box = page.locator(selector).bounding_box()
+    assert box is not None, f"{selector} is not shown"
+    return box["y"]
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_a_follow_up_sits_right_under_its_choice(
+    new_session: Callable[..., Session], javascript: bool
+) -> None:
+    page = new_session(javascript=javascript).page
+    page.goto("/questions/allergies")
+    follow_up = page.locator("#conditional-allergy_other")
+    if javascript:
+        # Hidden until its choice is ticked, then revealed in place.
+        expect(follow_up).to_be_hidden()
+        page.locator("#allergies-latex").check()
+        expect(follow_up).to_be_hidden()
+        page.locator("#allergies-other").check()
+        expect(page.locator("#allergies-other")).to_have_attribute(
+            "aria-controls", "conditional-allergy_other"
+        )
+    else:
+        # Shown, and saying which choice it belongs to.
+        expect(follow_up.locator(".conditional__note")).to_have_text(
+            "Answer only if you ticked Something else"
+        )
+        expect(page.locator("#allergy_other")).to_have_attribute(
+            "aria-describedby", "allergy_other__condition allergy_other__hint"
+        )
+    expect(follow_up).to_be_visible()
+
+    # On the screen between its choice and the next choice, not after "None of these".
+    assert top_of(page, "label[for='allergies-other']") < top_of(page, "#allergy_other")
+    assert top_of(page, "#allergy_other") < top_of(page, "label[for='allergies-not_sure']")
+    # And in the same place for the keyboard: Tab goes from the choice to the box.
+    page.locator("#allergies-other").focus()
+    page.keyboard.press("Tab")
+    expect(page.locator("#allergy_other")).to_be_focused()
+    page.keyboard.type("Penicillin")
+    page.keyboard.press("Tab")
+    expect(page.locator("#allergies-not_sure")).to_be_focused()
+
+    if javascript:
+        page.locator("#allergies-other").uncheck()
+        expect(follow_up).to_be_hidden()
+
+
 # --- JavaScript off ---------------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from .conftest import (
     DESKTOP,
     PHONE,
     TYPICAL_PATIENT,
+    PatientAnswers,
     Session,
     complete_questionnaire,
     wait_for_path,
@@ -35,29 +36,37 @@ QUESTION_IN_VIEW = """
   const heading = group.querySelector("legend, label.label");
   const top = heading.getBoundingClientRect().top;
   const bottom = input.getBoundingClientRect().bottom;
+  const focused = document.activeElement;
   return {
     heading: Math.round(top),
     input: Math.round(bottom),
     screen: window.innerHeight,
     inView: top > -1 && bottom <= window.innerHeight + 1,
-    focus: document.activeElement ? document.activeElement.name : null,
+    focus: focused ? focused.name : null,
+    focusId: focused ? focused.id : null,
   };
 }
 """
 
 
-def assert_question_in_view(page: Page, question_id: str) -> None:
+def assert_question_in_view(page: Page, question_id: str, control_id: str | None = None) -> None:
     """The question's legend or label, and its control, are on the screen, and the control
-    has focus: the patient sees what the link was about, not a box without its question."""
+    has focus: the patient sees what the link was about, not a box without its question.
+
+    ``control_id``: the control that must have focus (a radio question's chosen radio, say);
+    without it, any control of the question."""
+    target = control_id or question_id
     # Waits a little for the scrolling; if it never comes, the assertion says where things are.
     with contextlib.suppress(Error):
-        page.wait_for_function(f"({QUESTION_IN_VIEW})({question_id!r}).inView", timeout=2_000)
-    where = page.evaluate(QUESTION_IN_VIEW, question_id)
+        page.wait_for_function(f"({QUESTION_IN_VIEW})({target!r}).inView", timeout=2_000)
+    where = page.evaluate(QUESTION_IN_VIEW, target)
     assert where["inView"], (
-        f"#{question_id} on {page.url}: its legend or label is at {where['heading']}px and "
+        f"#{target} on {page.url}: its legend or label is at {where['heading']}px and "
         f"the control ends at {where['input']}px of a {where['screen']}px screen"
     )
     assert where["focus"] == question_id, f"focus is on {where['focus']!r}, not {question_id}"
+    if control_id is not None:
+        assert where["focusId"] == control_id, f"focus is on #{where['focusId']}, not {control_id}"
 
 
 @pytest.mark.parametrize("width", [PHONE, DESKTOP])
@@ -79,22 +88,42 @@ def test_an_error_link_shows_the_question_with_its_legend(
     expect(page.locator("#blood_thinners__error")).to_be_in_viewport()
 
 
+# Radio answers that are not the first choice (the second, third and last), to change.
+CHANGING_PATIENT: PatientAnswers = {
+    **TYPICAL_PATIENT,
+    "blood-and-bleeding": {"blood_thinners": "no", "bleeding_disorder": "no"},
+}
+
+# Where a Change link must put focus: a radio question's chosen radio, where the arrow keys
+# change the answer; a checkbox list's first box, under its legend; a text box itself.
+CHANGE_TARGETS = {
+    "blood_thinners": "blood_thinners-no",
+    "pain_duration": "pain_duration-3_to_6_months",
+    "pregnancy": "pregnancy-not_applicable",
+    "diabetes": "diabetes",
+    "pain_location": "pain_location",
+    "diagnosis_details": "diagnosis_details",
+}
+
+
 @pytest.mark.parametrize("width", [PHONE, DESKTOP])
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 def test_a_change_link_shows_the_question_with_its_legend_or_label(
     new_session: Callable[..., Session], ruleset: RuleSet, javascript: bool, width: int
 ) -> None:
     page = new_session(javascript=javascript, width=width).page
-    complete_questionnaire(page, ruleset, TYPICAL_PATIENT)
+    complete_questionnaire(page, ruleset, CHANGING_PATIENT)
 
-    for question_id in ("blood_thinners", "pain_location", "diabetes"):
+    for question_id, control_id in CHANGE_TARGETS.items():
         question = ruleset.question_by_id[question_id]
         page.goto("/check")
         page.get_by_role("link", name=f"Change your answer to: {question.label}").click()
         wait_for_path(page, f"/questions/{ruleset.page_of_question[question_id]}")
         page.wait_for_load_state("load")
-        assert page.url.endswith(f"?return=check#{question_id}"), page.url
-        assert_question_in_view(page, question_id)
+        assert page.url.endswith(f"?return=check#{control_id}"), page.url
+        assert_question_in_view(page, question_id, control_id)
+        if question.kind in ("one_of", "yes_no"):
+            assert page.evaluate("() => document.activeElement.checked"), "not the chosen radio"
 
 
 # A medicine's name typed with no spaces, as long as the box takes.

@@ -14,6 +14,7 @@ from support.answer_sets import TYPICAL
 
 from questionnaire.engine import AnswersError, FieldError, RuleSet, load_ruleset
 from questionnaire.engine.answers import CONTRACT, CONTROL_CHARACTERS, required_message
+from questionnaire.engine.definition import NONE_CHOICE, Question
 
 RED_FLAGS = [
     "bladder_or_bowel_change",
@@ -27,7 +28,9 @@ RED_FLAGS = [
 ]
 YES_NO_NOT_SURE = ["yes", "no", "not_sure"]
 MINIMAL = Path(__file__).parent / "broken" / "minimal"
+SHIPPED = Path(__file__).resolve().parents[2] / "rules"
 REQUIRED = "the question's message for a missing answer"
+RED = "signs that need help right away"
 
 
 def answers(**changes: Any) -> dict[str, Any]:
@@ -76,13 +79,20 @@ def test_a_required_message_is_the_one_written_for_the_question(ruleset: RuleSet
 def test_without_a_written_message_the_defaults_say_what_to_do() -> None:
     minimal = load_ruleset(MINIMAL)
     errors = {error.field: error.message for error in errors_of(minimal, {})}
+    # The minimal rule set gives no short labels: the messages quote each question.
     assert errors == {
-        "pain_duration": "Select an answer",
-        "conservative_care": "Select at least one option, or select 'None of these'",
-        "blood_thinners": "Select an answer",
-        "diabetes": "Select an answer",
-        "infection": "Select an answer",
-        "red_flags": "Select at least one option, or select 'None of these'",
+        "pain_duration": "Select an answer for 'How long have you had this pain?'",
+        "conservative_care": (
+            "Select at least one option for 'What have you tried so far?', "
+            "or select 'None of these'"
+        ),
+        "blood_thinners": "Select an answer for 'Do you take a medicine that thins your blood?'",
+        "diabetes": "Select an answer for 'Is diabetes one of your health conditions?'",
+        "infection": "Select an answer for 'Are you ill with an infection right now?'",
+        "red_flags": (
+            "Select at least one option for 'Do any of these apply to you?', "
+            "or select 'None of these'"
+        ),
     }
 
 
@@ -114,7 +124,7 @@ def test_the_answers_must_be_an_object(ruleset: RuleSet) -> None:
 def test_a_choice_outside_the_list_names_the_allowed_values(ruleset: RuleSet) -> None:
     assert only_error(ruleset, answers(pain_duration="forever")) == FieldError(
         "pain_duration",
-        "Select one of the options shown",
+        "Select one of the options shown for how long you have had this pain",
         ["under_6_weeks", "6_to_12_weeks", "3_to_6_months", "over_6_months"],
     )
 
@@ -122,14 +132,15 @@ def test_a_choice_outside_the_list_names_the_allowed_values(ruleset: RuleSet) ->
 @pytest.mark.parametrize("value", [True, False, None, 1, ["yes"], "Yes", " yes"])
 def test_one_of_takes_only_a_choice_id(ruleset: RuleSet, value: Any) -> None:
     assert only_error(ruleset, answers(diabetes=value)) == FieldError(
-        "diabetes", "Select one of the options shown", YES_NO_NOT_SURE
+        "diabetes", "Select one of the options shown for diabetes", YES_NO_NOT_SURE
     )
 
 
 def test_none_must_be_chosen_alone(ruleset: RuleSet) -> None:
     assert only_error(ruleset, answers(red_flags=["none", "saddle_numbness"])) == FieldError(
         "red_flags",
-        "Select 'None of these' on its own, or untick it and select the options that apply",
+        "Select 'None of these' on its own for signs that need help right away, "
+        "or untick it and select the options that apply",
         RED_FLAGS,
     )
     error = only_error(ruleset, answers(conservative_care=["home_exercise", "none"]))
@@ -142,11 +153,11 @@ def test_none_must_be_chosen_alone(ruleset: RuleSet) -> None:
     [
         ([], REQUIRED),
         ("", REQUIRED),
-        (["saddle_numbness", "saddle_numbness"], "Select each option only once"),
-        (["saddle"], "Select only options from the list"),
-        ([True], "Select only options from the list"),
-        ({"saddle_numbness": True}, "Give a list of the options that apply"),
-        (7, "Give a list of the options that apply"),
+        (["saddle_numbness", "saddle_numbness"], f"Select each option only once for {RED}"),
+        (["saddle"], f"Select only the options listed for {RED}"),
+        ([True], f"Select only the options listed for {RED}"),
+        ({"saddle_numbness": True}, f"Give a list of the options that apply for {RED}"),
+        (7, f"Give a list of the options that apply for {RED}"),
     ],
 )
 def test_any_of_errors(ruleset: RuleSet, value: Any, message: str) -> None:
@@ -167,9 +178,11 @@ def test_any_of_accepts_a_single_choice_and_keeps_definition_order(ruleset: Rule
 
 # -- numbers (pain_score, 0 to 10) -------------------------------------------------------
 
-WHOLE_NUMBER = "Enter a whole number from 0 to 10, like 5"
-DIGITS_ONLY = "Enter a whole number from 0 to 10 using only the digits 0 to 9, like 5"
-IN_RANGE = "Enter a number from 0 to 10"
+WHOLE_NUMBER = "Your pain score must be a whole number from 0 to 10, like 5"
+DIGITS_ONLY = (
+    "Your pain score must be a whole number from 0 to 10 using only the digits 0 to 9, like 5"
+)
+IN_RANGE = "Your pain score must be a number from 0 to 10"
 
 
 @pytest.mark.parametrize(
@@ -248,7 +261,7 @@ def test_text_keeps_line_breaks_tabs_and_letters_of_any_language(ruleset: RuleSe
 def test_text_has_a_length_limit(ruleset: RuleSet) -> None:
     assert ruleset.validate(answers(anything_else="x" * 500))["anything_else"] == "x" * 500
     assert only_error(ruleset, answers(anything_else="x" * 501)) == FieldError(
-        "anything_else", "Enter 500 characters or fewer"
+        "anything_else", "Anything else for your doctor must be 500 characters or fewer"
     )
     # The limit counts what is kept, after stripping.
     assert (
@@ -259,7 +272,8 @@ def test_text_has_a_length_limit(ruleset: RuleSet) -> None:
 @pytest.mark.parametrize("text", ["a\x00b", "bell\x07", "esc\x1b[31m", "del\x7f", "in\x85side"])
 def test_text_with_control_characters_is_refused(ruleset: RuleSet, text: str) -> None:
     assert only_error(ruleset, answers(anything_else=text)) == FieldError(
-        "anything_else", "Remove the special characters from your answer"
+        "anything_else",
+        "Remove the special characters from anything else for your doctor",
     )
 
 
@@ -280,7 +294,7 @@ def test_the_refused_characters_are_exactly_unicodes_controls_but_newline_and_ta
 @pytest.mark.parametrize("value", [5, ["a"], {"a": 1}, True])
 def test_text_must_be_text(ruleset: RuleSet, value: Any) -> None:
     assert only_error(ruleset, answers(anything_else=value)) == FieldError(
-        "anything_else", "Enter your answer as text, 500 characters or fewer"
+        "anything_else", "Anything else for your doctor must be text, 500 characters or fewer"
     )
 
 
@@ -288,7 +302,7 @@ def test_text_with_a_broken_character_says_so(ruleset: RuleSet) -> None:
     # JSON's "\\ud800" escape decodes to half of a character pair: not text a patient typed.
     assert only_error(ruleset, answers(anything_else="pain \ud800 here")) == FieldError(
         "anything_else",
-        "Your answer holds a broken character (half of a character pair); "
+        "Anything else for your doctor holds a broken character (half of a character pair); "
         "send the text as whole Unicode characters",
     )
 
@@ -383,10 +397,111 @@ def test_the_error_text_joins_every_field(ruleset: RuleSet) -> None:
     with pytest.raises(AnswersError) as raised:
         ruleset.validate(answers(pain_duration="forever", pain_score=11))
     assert str(raised.value) == (
-        "pain_duration: Select one of the options shown "
+        "pain_duration: Select one of the options shown for how long you have had this pain "
         "(allowed: under_6_weeks, 6_to_12_weeks, 3_to_6_months, over_6_months); "
-        "pain_score: Enter a number from 0 to 10"
+        "pain_score: Your pain score must be a number from 0 to 10"
     )
+
+
+# -- every message names its question ---------------------------------------------------------
+#
+# The error summary at the top of a page lists the messages of all its questions, away from
+# their fields, and the API returns them alone: each must say which question it is about.
+
+# Answers that are wrong in each way the engine can tell apart, by kind of question.
+BAD_ANSWERS: dict[str, list[Any]] = {
+    "one_of": ["not-a-choice", 3, ["x"], None],
+    "yes_no": ["not-a-choice", True],
+    "any_of": [[], "", ["not-a-choice"], [True], 7, {"a": 1}, "duplicate", "none-and-other"],
+    "number": ["", None, "lots", "7.5", "\u0665", 7.5, True, -1, 10**6],
+    "short_text": ["x" * 2001, "a\x00b", 5, ["a"], "pain \ud800 here"],
+}
+
+
+def bad_values(question: Question) -> list[Any]:
+    values = []
+    for value in BAD_ANSWERS[question.kind]:
+        if value == "duplicate":
+            value = [question.choice_ids[0]] * 2
+        elif value == "none-and-other":
+            if NONE_CHOICE not in question.choice_ids:
+                continue
+            value = [question.choice_ids[0], NONE_CHOICE]
+        values.append(value)
+    return values
+
+
+def names_its_question(message: str, question: Question) -> bool:
+    if message == question.error_required:
+        return True
+    name = question.short_label or question.label
+    return name in message or name[:1].upper() + name[1:] in message
+
+
+def every_message(ruleset: RuleSet, question: Question) -> set[str]:
+    """The messages for each bad answer, whole answer sets and single pages alike."""
+    page = ruleset.page_of_question[question.id]
+    messages = {required_message(question)}
+    for value in bad_values(question):
+        raw = {question.id: value}
+        # A blank answer is refused only where the question is required.
+        try:
+            ruleset.validate({**TYPICAL, **raw})
+        except AnswersError as error:
+            messages |= {e.message for e in error.errors if e.field == question.id}
+        try:
+            ruleset.validate_page(page, raw, {})
+        except AnswersError as error:
+            messages |= {e.message for e in error.errors if e.field == question.id}
+    return messages
+
+
+def shipped_questions() -> list[Question]:
+    return list(load_ruleset(SHIPPED).questions)
+
+
+@pytest.mark.parametrize("question", shipped_questions(), ids=lambda q: q.id)
+def test_every_message_names_its_question(ruleset: RuleSet, question: Question) -> None:
+    messages = every_message(ruleset, question)
+    assert len(messages) > 1
+    unnamed = sorted(m for m in messages if not names_its_question(m, question))
+    assert not unnamed, f"{question.id}: messages that do not name the question: {unnamed}"
+
+
+def test_every_shipped_question_has_a_short_label() -> None:
+    assert [q.id for q in shipped_questions() if not q.short_label] == []
+
+
+def test_without_a_short_label_a_message_quotes_the_question() -> None:
+    minimal = load_ruleset(MINIMAL)
+    for question in minimal.questions:
+        assert question.short_label is None
+        messages = every_message(minimal, question)
+        assert all(f"'{question.label}'" in message for message in messages), messages
+
+
+def test_a_message_leads_with_the_short_label_as_a_sentence_does() -> None:
+    minimal = load_ruleset(MINIMAL)
+    with pytest.raises(AnswersError) as raised:
+        minimal.validate({**TYPICAL, "blood_thinner_name": "x" * 201, "pain_score": 11})
+    assert [(e.field, e.message) for e in raised.value.errors] == [
+        (
+            "pain_score",
+            "Your answer to 'How bad is your pain from 0 to 10?' must be a number from 0 to 10",
+        ),
+        (
+            "blood_thinner_name",
+            "Your answer to 'Which blood thinner do you take?' must be 200 characters or fewer",
+        ),
+    ]
+
+
+def test_the_other_allergies_box_names_itself_when_too_long(ruleset: RuleSet) -> None:
+    with pytest.raises(AnswersError) as raised:
+        ruleset.validate_page("allergies", {"allergies": ["other"], "allergy_other": "x" * 201}, {})
+    assert raised.value.errors == [
+        FieldError("allergy_other", "Other allergies must be 200 characters or fewer")
+    ]
 
 
 # -- one page of the web form ---------------------------------------------------------------
@@ -404,7 +519,7 @@ def test_a_page_reports_every_field_in_form_order(ruleset: RuleSet) -> None:
         ruleset.validate_page("your-pain", {"pain_score": "abc", "limb_pain": "foot"}, {})
     assert [(e.field, e.message) for e in raised.value.errors] == [
         ("pain_duration", required(ruleset, "pain_duration")),
-        ("limb_pain", "Select one of the options shown"),
+        ("limb_pain", "Select one of the options shown for pain spreading down a leg or an arm"),
         ("pain_score", WHOLE_NUMBER),
     ]
 

@@ -337,7 +337,7 @@ def test_the_same_answers_give_the_same_result(ruleset: RuleSet) -> None:
 
 def test_every_result_names_the_rule_set(ruleset: RuleSet) -> None:
     result = evaluate(ruleset)
-    assert result.ruleset.version == ruleset.version == "2026.11.1"
+    assert result.ruleset.version == ruleset.version == "2026.11.2"
     assert result.ruleset.sha256 == ruleset.sha256
 
 
@@ -419,4 +419,4 @@ def test_the_cli_prints_the_sheet_as_text() -> None:
     assert lines[1] == "GET MEDICAL HELP NOW. This questionnaire cannot assess these symptoms."
     assert "TELL YOUR CARE TEAM" in lines
     assert "QUESTIONS TO ASK YOUR DOCTOR" in lines
-    assert lines[-1].startswith("Rule set 2026.11.1 (sha256 ")
+    assert lines[-1].startswith("Rule set 2026.11.2 (sha256 ")

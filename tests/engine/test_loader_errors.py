@@ -277,6 +277,21 @@ CASES = [
     pytest.param(
         [
             Edit(
+                "questionnaire.yaml",
+                "{id: 6_to_12_weeks, label: 6 to 12 weeks}",
+                "{id: 6_to_12_weeks, label: Less than 6 weeks}",
+            )
+        ],
+        [
+            "questionnaire.yaml, line 10: page 'your-pain', question 'pain_duration', "
+            "choice '6_to_12_weeks', label: another choice of this question has the label "
+            "'Less than 6 weeks'"
+        ],
+        id="duplicate-choice-label",
+    ),
+    pytest.param(
+        [
+            Edit(
                 "questions.yaml",
                 "  - id: ask-pain-while-waiting\n",
                 "  - id: ask-right-for-me\n    category: general\n    text: Again?\n"
@@ -330,7 +345,8 @@ CASES = [
         [Edit("rules.yaml", "        - {pain_score: 7}", "        - {pain_score: 70}")],
         [
             "rules.yaml, line 51: rule 'high-pain', examples.fires[0]: not a valid answer set: "
-            "pain_score: Enter a number from 0 to 10"
+            "pain_score: Your answer to 'How bad is your pain from 0 to 10?' must be a number "
+            "from 0 to 10"
         ],
         id="example-not-a-valid-answer-set",
     ),
@@ -370,7 +386,8 @@ CASES = [
         [Edit("ruleset.yaml", '  diabetes: "no"\n', "")],
         [
             "ruleset.yaml, line 4: example_base: not a valid answer: "
-            "diabetes: Select an answer (allowed: yes, no, not_sure)"
+            "diabetes: Select an answer for 'Is diabetes one of your health conditions?' "
+            "(allowed: yes, no, not_sure)"
         ],
         id="example-base-misses-a-contract-field",
     ),
@@ -493,6 +510,70 @@ CASES = [
             "'minimum' must not be greater than 'maximum'"
         ],
         id="number-question-minimum-above-maximum",
+    ),
+    pytest.param(
+        [
+            Edit(
+                "questionnaire.yaml",
+                "        label: Which blood thinner do you take?\n",
+                "        label: Which blood thinner do you take?\n"
+                "        short_label: the blood thinner you should stop\n",
+            )
+        ],
+        [
+            "questionnaire.yaml, line 42: page 'safety', question 'blood_thinner_name', "
+            "short_label: unsafe wording, tells the patient what they need or should do: "
+            f"'you should'. {SAFE_INSTEAD}"
+        ],
+        id="unsafe-wording-short-label",
+    ),
+    pytest.param(
+        [
+            Edit(
+                "questionnaire.yaml",
+                "        label: Which blood thinner do you take?\n",
+                "        label: Which blood thinner do you take?\n        short_label: ''\n",
+            )
+        ],
+        [
+            "questionnaire.yaml, line 42: page 'safety', question 'blood_thinner_name', "
+            "short_label: string should have at least 1 character",
+        ],
+        id="empty-short-label",
+    ),
+    pytest.param(
+        [
+            Edit(
+                "questionnaire.yaml",
+                "        label: Which blood thinner do you take?\n",
+                "        label: Which blood thinner do you take?\n"
+                f"        short_label: the name {'and dose ' * 7}of your blood thinner\n",
+            )
+        ],
+        [
+            "questionnaire.yaml, line 42: page 'safety', question 'blood_thinner_name', "
+            "short_label: string should have at most 60 characters",
+        ],
+        id="short-label-too-long",
+    ),
+    pytest.param(
+        [
+            Edit(
+                "questionnaire.yaml",
+                "        label: Which blood thinner do you take?\n",
+                "        label: Which blood thinner do you take?\n"
+                "        error_required: You need to stop your blood thinner\n",
+            )
+        ],
+        [
+            "questionnaire.yaml, line 42: page 'safety', question 'blood_thinner_name', "
+            "error_required: unsafe wording, tells the patient what they need or should do: "
+            f"'You need'. {SAFE_INSTEAD}",
+            "questionnaire.yaml, line 42: page 'safety', question 'blood_thinner_name', "
+            "error_required: unsafe wording, tells the patient to start, stop or change a "
+            f"medicine: 'stop your blood thinner'. {SAFE_INSTEAD}",
+        ],
+        id="unsafe-wording-error-required",
     ),
     pytest.param(
         [Edit("guide.yaml", "body: Back pain is common.", "body: You have a herniated disc.")],
@@ -758,7 +839,8 @@ VALUE_CASES = [
         [Edit("ruleset.yaml", '  diabetes: "no"', '  diabetes: "no\\x00"')],
         [
             "ruleset.yaml, line 8: example_base.diabetes: not a valid answer: diabetes: Select one "
-            "of the options shown (allowed: yes, no, not_sure)",
+            "of the options shown for 'Is diabetes one of your health conditions?' "
+            "(allowed: yes, no, not_sure)",
             "ruleset.yaml, line 8: example_base.diabetes: contains the control character "
             f"U+0000: remove it {CONTROL}",
         ],
@@ -1090,7 +1172,7 @@ def test_evaluate_with_bad_answers_names_each_field() -> None:
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
     assert lines[0] == (
-        "pain_duration: Select one of the options shown "
+        "pain_duration: Select one of the options shown for how long you have had this pain "
         "(allowed: under_6_weeks, 6_to_12_weeks, 3_to_6_months, over_6_months)"
     )
     assert lines[1].startswith("mood: This is not a question of this form (allowed: ")

@@ -191,6 +191,26 @@ def test_a_number_out_of_range_says_the_range(client: FlaskClient, score: int) -
     assert errors["pain_score"]["allowed"] is None
 
 
+def test_each_message_names_its_question_as_the_form_does(client: FlaskClient) -> None:
+    # The same messages as beside the fields of the form; each understood on its own.
+    body = answers(
+        pain_score=11,
+        allergies=["latex", "none"],
+        allergy_other="x" * 201,
+        driver="maybe",
+    )
+    errors = invalid(client, body)
+    assert {field: entry["message"] for field, entry in errors.items()} == {
+        "pain_score": "Your pain score must be a number from 0 to 10",
+        "allergies": (
+            "Select 'None of these' on its own for allergies, "
+            "or untick it and select the options that apply"
+        ),
+        "allergy_other": "Other allergies must be 200 characters or fewer",
+        "driver": "Select one of the options shown for someone to drive you home",
+    }
+
+
 def test_every_bad_field_is_reported_at_once(client: FlaskClient) -> None:
     body = answers(pain_duration="forever", red_flags=["none", "cancer_history"], shoe_size=9)
     del body["diabetes"]

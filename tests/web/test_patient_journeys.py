@@ -202,7 +202,8 @@ def test_a_change_link_comes_back_to_check_answers(patient: Patient) -> None:
     patient.complete(TYPICAL)
     check = patient.get("/check")
     change = "/questions/blood-and-bleeding?return=check"
-    assert f'href="{change}#blood_thinners"' in check.text
+    # "No" was chosen: the link goes to that radio, where the answer is changed from.
+    assert f'href="{change}#blood_thinners-no"' in check.text
 
     page = patient.get(change)
     assert '<a href="/check" class="back-link">Back</a>' in page.text
@@ -211,6 +212,55 @@ def test_a_change_link_comes_back_to_check_answers(patient: Patient) -> None:
     response = patient.answer_page("blood-and-bleeding", {"blood_thinners": "yes"}, "?return=check")
     assert path_of(response) == "/check"
     assert saved(patient.client)["blood_thinners"] == "yes"
+
+
+def change_links(check_html: str) -> dict[str, tuple[str, str]]:
+    """Each Change link on "Check your answers": question label -> (page address, target)."""
+    links = re.findall(
+        r'<a href="([^"#]+)#([^"]+)">Change<span class="visually-hidden"> your answer to: '
+        r"([^<]+)</span></a>",
+        check_html,
+    )
+    return {html.unescape(label): (html.unescape(url), target) for url, target, label in links}
+
+
+def test_each_change_link_targets_where_the_answer_is_changed(
+    patient: Patient, ruleset: RuleSet
+) -> None:
+    # The chosen radio of a radio question (wherever it is in the list), else the question's
+    # first input: the browser focuses it without JavaScript, as enhance.js does with it.
+    answers = ruleset.validate(
+        EVERY_FOLLOW_UP | {"pregnancy": "not_applicable", "driver": "not_sure"}
+    )
+    patient.complete(answers)
+    links = change_links(patient.get("/check").text)
+    asked = ruleset.visible_questions(answers)
+    assert sorted(links) == sorted(q.label for q in asked)
+    radios_not_first = 0
+    for question in asked:
+        url, target = links[question.label]
+        page = patient.get(url).text
+        inputs = re.findall(r"<(?:input|textarea) [^>]*>", page)
+        first = next(tag for tag in inputs if f'name="{question.id}"' in tag)
+        if question.kind in ("one_of", "yes_no") and question.id in answers:
+            chosen = next(
+                tag for tag in inputs if f'name="{question.id}"' in tag and " checked" in tag
+            )
+            assert f'id="{target}"' in chosen, (question.id, target, chosen)
+            radios_not_first += chosen != first
+        else:
+            assert target == question.id, (question.id, target)
+            assert f'id="{target}"' in first
+    assert radios_not_first >= 3, "the answers must choose radios other than the first"
+
+
+def test_a_change_link_to_an_unanswered_radio_question_targets_its_first_radio(
+    patient: Patient,
+) -> None:
+    patient.complete(TYPICAL)
+    links = change_links(patient.get("/check").text)
+    url, target = links["Can someone drive you home after an injection?"]
+    assert (url, target) == ("/questions/last-things?return=check", "driver")
 
 
 def test_check_answers_sends_an_unfinished_patient_to_the_first_incomplete_page(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import html
 import re
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from patient_forms import csrf_token
 
 from questionnaire.engine import RuleSet
 
@@ -125,6 +127,23 @@ def test_every_text_box_says_how_many_characters_it_takes(
         assert re.search(rf'id="{qid}"[^>]*aria-describedby="[^"]*{qid}__hint', text), qid
 
 
+def test_every_id_on_a_question_page_is_unique_and_each_choice_hint_describes_its_choice(
+    client: FlaskClient, ruleset: RuleSet
+) -> None:
+    # A repeated id sends a screen reader to the first element that has it: the hint of a
+    # question's first choice would be read as the question's own hint, and not with the box.
+    for page in ruleset.questionnaire.pages:
+        text = client.get(f"/questions/{page.id}").text
+        ids = re.findall(r'\sid="([^"]+)"', text)
+        assert len(ids) == len(set(ids)), (page.id, sorted(i for i in ids if ids.count(i) > 1))
+        for question in page.questions:
+            for choice in question.options:
+                if choice.hint:
+                    hint_id = f"{question.id}-{choice.id}__hint"
+                    assert f'<div id="{hint_id}" class="hint choices__hint">' in text
+                    assert re.search(rf'value="{choice.id}" aria-describedby="{hint_id}"', text)
+
+
 def test_a_text_answer_over_the_limit_keeps_the_limit_in_view(
     client: FlaskClient, ruleset: RuleSet
 ) -> None:
@@ -138,7 +157,7 @@ def test_a_text_answer_over_the_limit_keeps_the_limit_in_view(
     )
 
     text = plain(response.text)
-    assert "Enter 200 characters or fewer" in text
+    assert "The name of your blood thinner must be 200 characters or fewer" in text
     assert "If you know it, add the dose too. You can enter up to 200 characters." in text
     assert re.search(
         r'id="blood_thinner_name"[^>]*aria-describedby="blood_thinner_name__condition '
@@ -160,6 +179,78 @@ def test_a_follow_up_is_described_by_its_condition(client: FlaskClient) -> None:
         r'aria-describedby="blood_thinner_name__condition blood_thinner_name__hint"',
         text,
     )
+
+
+# A follow-up asked by one choice comes right after that choice's item, inside the question's
+# list of choices, before its other choices (the GOV.UK conditional reveal).
+FOLLOW_UP_UNDER_CHOICE = (
+    r'<input class="choices__input" id="[^"]+" name="{parent}" type="(?:radio|checkbox)" '
+    r'value="{value}"[^>]*>\s*<label [^>]*>[^<]*</label>\s*'
+    r'(?:<div [^>]*class="hint choices__hint">[^<]*</div>\s*)?</div>\s*'
+    r'<div class="conditional" id="conditional-{follow_up}" '
+)
+CONDITIONAL = re.compile(
+    r'<div class="conditional" id="conditional-([^"]+)" '
+    r'data-reveal-field="([^"]+)" data-reveal-values="([^" ]+)">'
+)
+FOLLOW_UPS = {
+    "injection_relief": ("earlier_injections", "yes"),
+    "diagnosis_details": ("diagnosis_given", "yes"),
+    "blood_thinner_name": ("blood_thinners", "yes"),
+    "diabetes_control": ("diabetes", "yes"),
+    "allergy_other": ("allergies", "other"),
+}
+# Posts that give each page with a follow-up an error, in the question or its follow-up:
+# such a page is drawn by the macros rather than put together from pre-drawn parts.
+BAD_POSTS: dict[str, dict[str, Any]] = {
+    "care-so-far": {"earlier_injections": "yes"},
+    "cause-and-scans": {"diagnosis_given": "maybe"},
+    "blood-and-bleeding": {"blood_thinner_name": "Warfarin"},
+    "diabetes": {"diabetes_control": "yes"},
+    "allergies": {"allergies": ["other"], "allergy_other": "x" * 201},
+}
+
+
+@pytest.mark.parametrize("with_errors", [False, True], ids=["no-errors", "errors"])
+def test_a_follow_up_sits_right_under_the_choice_that_asks_it(
+    client: FlaskClient, ruleset: RuleSet, with_errors: bool
+) -> None:
+    found: dict[str, tuple[str, str]] = {}
+    for page in ruleset.questionnaire.pages:
+        url = f"/questions/{page.id}"
+        text = client.get(url).text
+        if with_errors and page.id in BAD_POSTS:
+            data = {**BAD_POSTS[page.id], "csrf_token": csrf_token(text)}
+            text = client.post(url, data=data).text
+            assert "There is a problem" in text, page.id
+        for follow_up, parent, value in CONDITIONAL.findall(text):
+            found[follow_up] = (parent, value)
+            under = FOLLOW_UP_UNDER_CHOICE.format(parent=parent, value=value, follow_up=follow_up)
+            assert re.search(under, text), f"{follow_up} is not right under {parent}={value}"
+            # Inside the question's fieldset: no fieldset closes between its first input and
+            # the follow-up.
+            start = text.index(f'id="{parent}"')
+            assert "</fieldset>" not in text[start : text.index(f"conditional-{follow_up}")]
+    assert found == FOLLOW_UPS
+
+
+def test_a_follow_up_with_an_error_stays_under_its_choice(client: FlaskClient) -> None:
+    url = "/questions/allergies"
+    data = {**BAD_POSTS["allergies"], "csrf_token": csrf_token(client.get(url).text)}
+    text = client.post(url, data=data).text
+
+    assert re.findall(r'<li><a href="#([^"]+)">', text) == ["allergy_other"]
+    where = [
+        text.index(marker)
+        for marker in (
+            'id="allergies-other"',
+            'id="allergy_other__error"',
+            'id="allergy_other"',
+            'id="allergies-not_sure"',
+        )
+    ]
+    assert where == sorted(where)
+    assert re.search(r'id="allergies-other"[^>]*value="other" checked', text)
 
 
 def test_pages_load_the_enhancement_script_and_both_stylesheets(client: FlaskClient) -> None:

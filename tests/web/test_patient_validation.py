@@ -53,14 +53,15 @@ CASES = [
         "your-pain",
         {"pain_duration": "forever"},
         "pain_duration",
-        "Select one of the options shown",
+        "Select one of the options shown for how long you have had this pain",
         id="invalid-choice",
     ),
     pytest.param(
         "warning-signs",
         {"red_flags": ["none", "fever_or_chills"]},
         "red_flags",
-        "Select 'None of these' on its own, or untick it and select the options that apply",
+        "Select 'None of these' on its own for signs that need help right away, "
+        "or untick it and select the options that apply",
         id="none-with-another-choice",
     ),
     pytest.param(
@@ -74,29 +75,44 @@ CASES = [
         "your-pain",
         {"pain_duration": "6_to_12_weeks", "pain_score": "11"},
         "pain_score",
-        "Enter a number from 0 to 10",
+        "Your pain score must be a number from 0 to 10",
         id="number-out-of-range",
     ),
     pytest.param(
         "your-pain",
         {"pain_duration": "6_to_12_weeks", "pain_score": "seven"},
         "pain_score",
-        "Enter a whole number from 0 to 10, like 5",
+        "Your pain score must be a whole number from 0 to 10, like 5",
         id="number-not-numeric",
     ),
     pytest.param(
         "last-things",
         {"anything_else": "x" * 501},
         "anything_else",
-        "Enter 500 characters or fewer",
+        "Anything else for your doctor must be 500 characters or fewer",
         id="long-text-too-long",
     ),
     pytest.param(
         "blood-and-bleeding",
         {"blood_thinners": "yes", "blood_thinner_name": "w" * 201},
         "blood_thinner_name",
-        "Enter 200 characters or fewer",
+        "The name of your blood thinner must be 200 characters or fewer",
         id="short-text-too-long",
+    ),
+    pytest.param(
+        "allergies",
+        {"allergies": ["latex", "other"], "allergy_other": "p" * 201},
+        "allergy_other",
+        "Other allergies must be 200 characters or fewer",
+        id="follow-up-text-too-long",
+    ),
+    pytest.param(
+        "allergies",
+        {"allergies": ["none", "latex"]},
+        "allergies",
+        "Select 'None of these' on its own for allergies, "
+        "or untick it and select the options that apply",
+        id="allergies-none-with-another-choice",
     ),
 ]
 
@@ -125,9 +141,31 @@ def test_every_error_on_a_page_is_listed_in_page_order(patient: Patient) -> None
 
     assert summary_errors(response.text) == [
         ("pain_duration", "Select how long you have had this back pain"),
-        ("pain_location", "Select only options from the list"),
-        ("pain_score", "Enter a number from 0 to 10"),
+        ("pain_location", "Select only the options listed for where your pain is"),
+        ("pain_score", "Your pain score must be a number from 0 to 10"),
     ]
+
+
+def test_each_summary_message_names_its_question_on_a_page_of_several(
+    patient: Patient, ruleset: RuleSet
+) -> None:
+    # Every question of the page answered wrongly: the summary lists them away from their
+    # fields, so each message must say which question it is about, as beside the field.
+    response = patient.answer_page(
+        "blood-and-bleeding",
+        {"blood_thinners": "yes", "blood_thinner_name": "\x07", "bleeding_disorder": "often"},
+    )
+
+    errors = summary_errors(response.text)
+    assert [field for field, _ in errors] == [
+        "blood_thinner_name",
+        "bleeding_disorder",
+    ]
+    for field, message in errors:
+        short_label = ruleset.question_by_id[field].short_label
+        assert short_label is not None
+        assert short_label.lower() in message.lower(), (field, message)
+        assert field_error(response.text, field) == message
 
 
 def test_what_the_patient_typed_is_shown_again_even_when_invalid(patient: Patient) -> None:
@@ -168,7 +206,10 @@ def test_two_values_for_a_single_answer_are_refused(patient: Patient) -> None:
         "your-pain", {"pain_duration": ["under_6_weeks", "over_6_months"]}
     )
 
-    assert ("pain_duration", "Select one of the options shown") in summary_errors(response.text)
+    assert (
+        "pain_duration",
+        "Select one of the options shown for how long you have had this pain",
+    ) in summary_errors(response.text)
     assert saved(patient.client) == {}
 
 

@@ -198,8 +198,14 @@ def test_a_staff_address_not_found_keeps_the_staff_pages_name(client: FlaskClien
     assert staff.status_code == patient.status_code == 404
     assert "Clinic: pre-consultation answers" in staff.text
     assert "Go to the list of submissions" in staff.text and "start page" not in staff.text
+    # The header leads back to the staff pages, and the patient pages' footer links are not
+    # offered to staff.
+    assert 'href="/clinic/" class="header__service"' in staff.text
+    assert "Start again and clear my answers" not in staff.text
+    assert "recorded in the audit log" in staff.text
     assert "Clinic: pre-consultation answers" not in patient.text
     assert "Go to the start page" in patient.text
+    assert "Start again and clear my answers" in patient.text
 
 
 def test_too_many_requests_has_its_own_page(failing_app: Flask) -> None:

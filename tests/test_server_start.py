@@ -63,6 +63,11 @@ CASES = [
         "SECURE_COOKIES='maybe' is not allowed: use one of 1, true, yes, on, 0, false, no, off",
     ),
     Case(
+        "log-level-not-a-level",
+        {"LOG_LEVEL": "loud"},
+        "LOG_LEVEL='loud' is not allowed: use one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
+    ),
+    Case(
         "database-address-unreadable",
         {"DATABASE_URL": "not an address"},
         "DATABASE_URL is not a database address the app can use (Could not parse SQLAlchemy "

@@ -76,7 +76,7 @@ def build_app(test_config: dict[str, Any] | None = None) -> Flask:
     install_link_cache(app)
     register_security(app)
     register_error_handlers(app)
-    install_log_filters()
+    install_log_filters(app.config["LOG_LEVEL"])
     if app.config["PROXY_HOPS"]:
         # Behind N trusted reverse proxies: take the client address and scheme from them,
         # so rate limits count per visitor and HSTS sees HTTPS.

@@ -87,6 +87,7 @@ RATE_LIMIT_KEYS = ("API_RATE_LIMIT", "PDF_RATE_LIMIT")
 REDIS_SCHEMES = ("redis", "rediss", "redis+unix")
 STORAGE_TIMEOUT = 1.0  # seconds
 _BOOLEAN_KEYS = {"SECURE_COOKIES"}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _INTEGER_KEYS = {"PROXY_HOPS"}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -158,6 +159,13 @@ def _parse_bool(name: str, value: str) -> bool:
     )
 
 
+def _log_level(value: object) -> str:
+    level = str(value).strip().upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL={value!r} is not allowed: use one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
 def _parse_int(name: str, value: str) -> int:
     if value.strip().isascii() and value.strip().isdigit() and int(value) <= 10:
         return int(value)
@@ -165,6 +173,7 @@ def _parse_int(name: str, value: str) -> int:
 
 
 def _finish(app: Flask) -> None:
+    app.config["LOG_LEVEL"] = _log_level(app.config["LOG_LEVEL"])
     # The instance folder is made only when something is kept there, so that an instance
     # given both SECRET_KEY and DATABASE_URL may run on a read-only file system.
     instance = Path(app.instance_path)

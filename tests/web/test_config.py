@@ -4,6 +4,7 @@ app at start, naming the setting and what is allowed."""
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,36 @@ def test_proxy_hops_must_be_a_small_whole_number(
     assert str(raised.value) == (
         f"PROXY_HOPS={value!r} is not allowed: use a whole number from 0 to 10"
     )
+
+
+@pytest.mark.parametrize("value", ["loud", "verbose", "10", "INFO WARNING"])
+def test_log_level_must_be_a_level_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("LOG_LEVEL", value)
+
+    with pytest.raises(ConfigError) as raised:
+        make_app(tmp_path)
+
+    assert str(raised.value) == (
+        f"LOG_LEVEL={value!r} is not allowed: use one of DEBUG, INFO, WARNING, ERROR, CRITICAL"
+    )
+
+
+def test_log_level_sets_the_level_of_the_apps_own_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ours = logging.getLogger("questionnaire")
+    before = ours.level
+    try:
+        monkeypatch.setenv("LOG_LEVEL", "warning")
+        assert make_app(tmp_path).config["LOG_LEVEL"] == "WARNING"
+        assert ours.getEffectiveLevel() == logging.WARNING
+        monkeypatch.setenv("LOG_LEVEL", "DEBUG")
+        make_app(tmp_path)
+        assert ours.getEffectiveLevel() == logging.DEBUG
+    finally:
+        ours.setLevel(before)
 
 
 def test_secure_cookies_off_and_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -96,6 +96,11 @@ class ListQuery:
     shown: dict[str, str]
 
 
+# The date filters' labels on the list's form; messages name both, since an address or an
+# export link carries the short names.
+DATE_LABELS = {"from": "Sent on or after", "to": "Sent on or before"}
+
+
 def parse_filters(
     args: MultiDict[str, str], *, allow: tuple[str, ...] = (), sealed: bool = True
 ) -> ListQuery:
@@ -123,6 +128,7 @@ def parse_filters(
             errors.append(FormError(name, f"'{name}' can only be 1 (show only these) or left out"))
     days: dict[str, date] = {}
     for name, key in (("from", "date_from"), ("to", "date_to")):
+        label = DATE_LABELS[name]
         raw = args.get(name, "").strip()
         if not raw:
             continue
@@ -131,12 +137,20 @@ def parse_filters(
             days[name] = date.fromisoformat(raw) if _ISO_DAY.fullmatch(raw) else _not_a_date()
         except ValueError:
             errors.append(
-                FormError(name, f"Enter the '{name}' date as YYYY-MM-DD, like 2026-11-24")
+                FormError(
+                    name,
+                    f"Enter '{label}' ({name}) as a date written YYYY-MM-DD, like 2026-11-24",
+                )
             )
             continue
         values[key] = days[name]
     if "from" in days and "to" in days and days["from"] > days["to"]:
-        errors.append(FormError("to", "The 'to' date must be the same as or after the 'from' date"))
+        errors.append(
+            FormError(
+                "to",
+                f"'{DATE_LABELS['to']}' must be the same date as '{DATE_LABELS['from']}' or later",
+            )
+        )
     query = args.get("q", "").strip()
     if query and sealed:
         opened = unseal(query, staff().id)

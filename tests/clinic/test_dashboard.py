@@ -23,7 +23,7 @@ from helpers import (
 from sqlalchemy import event
 
 from questionnaire.clinic import dashboard, store
-from questionnaire.clinic.dashboard import PAGE_SIZE, decode_cursor, encode_cursor
+from questionnaire.clinic.dashboard import DATE_LABELS, PAGE_SIZE, decode_cursor, encode_cursor
 from questionnaire.clinic.models import AuditEvent, Submission
 from questionnaire.extensions import db
 
@@ -150,15 +150,22 @@ def test_search_by_reference_in_any_case(
     assert references(html) == [reference]
 
 
+FROM_DATE = "Enter &#39;Sent on or after&#39; (from) as a date written YYYY-MM-DD"
+
+
 @pytest.mark.parametrize(
     ("query", "message"),
     [
         ("urgent=maybe", "&#39;urgent&#39; can only be 1"),
-        ("from=24/11/2026", "Enter the &#39;from&#39; date as YYYY-MM-DD"),
-        ("to=2026-02-30", "Enter the &#39;to&#39; date as YYYY-MM-DD"),
-        ("from=2026-W48-1", "Enter the &#39;from&#39; date as YYYY-MM-DD"),
-        ("from=%D9%A2%D9%A0%D9%A2%D9%A6-11-24", "Enter the &#39;from&#39; date as YYYY-MM-DD"),
-        ("from=2026-11-05&to=2026-11-01", "must be the same as or after the &#39;from&#39; date"),
+        ("from=24/11/2026", FROM_DATE),
+        ("to=2026-02-30", "Enter &#39;Sent on or before&#39; (to) as a date written YYYY-MM-DD"),
+        ("from=2026-W48-1", FROM_DATE),
+        ("from=%D9%A2%D9%A0%D9%A2%D9%A6-11-24", FROM_DATE),
+        (
+            "from=2026-11-05&to=2026-11-01",
+            "&#39;Sent on or before&#39; must be the same date as &#39;Sent on or after&#39; "
+            "or later",
+        ),
         ("colour=red", "&#39;colour&#39; is not a filter. Filters are: urgent,"),
     ],
 )
@@ -168,6 +175,12 @@ def test_bad_filters_are_explained(signed_in: FlaskClient, query: str, message: 
     assert response.status_code == 400
     assert "<title>Error: " in html and "There is a problem" in html
     assert message in html
+
+
+def test_the_date_messages_name_the_labels_the_form_shows(signed_in: FlaskClient) -> None:
+    html = signed_in.get("/clinic/").get_data(as_text=True)
+    for name, label in DATE_LABELS.items():
+        assert f'<label class="label" for="{name}">{label}</label>' in html
 
 
 def test_a_search_is_posted_and_no_address_holds_what_was_typed(

@@ -153,7 +153,7 @@ def test_bad_export_filters_are_explained(signed_in: FlaskClient, path: str) -> 
     response = signed_in.get(f"{path}?from=soon&after=x")
     html = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert "Enter the &#39;from&#39; date as YYYY-MM-DD" in html
+    assert "Enter &#39;Sent on or after&#39; (from) as a date written YYYY-MM-DD" in html
     assert "&#39;after&#39; is not a filter" in html
 
 

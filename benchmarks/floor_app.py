@@ -35,6 +35,7 @@ from flask import Flask, redirect, render_template_string, request, session
 from flask.typing import ResponseReturnValue
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
+from send_bench import FORM_ANSWERS
 from sqlalchemy import JSON, Date, DateTime, String, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -44,25 +45,7 @@ from questionnaire.engine import load_ruleset
 ROOT = Path(__file__).resolve().parents[1]
 
 # A patient's answers as the session holds them: the send benchmark's answer set, typed.
-ANSWERS: dict[str, Any] = {
-    "pain_duration": "3_to_6_months",
-    "pain_location": ["lower_back"],
-    "limb_pain": "leg",
-    "pain_score": 7,
-    "red_flags": ["none"],
-    "conservative_care": ["physical_therapy", "pain_medicine"],
-    "earlier_injections": "no",
-    "diagnosis_given": "no",
-    "imaging_done": "yes",
-    "blood_thinners": "not_sure",
-    "bleeding_disorder": "no",
-    "diabetes": "yes",
-    "diabetes_control": "not_sure",
-    "infection": "no",
-    "allergies": ["contrast_dye"],
-    "pregnancy": "not_applicable",
-    "driver": "yes",
-}
+ANSWERS: dict[str, Any] = {**FORM_ANSWERS, "pain_score": int(str(FORM_ANSWERS["pain_score"]))}
 
 FORM = """<!doctype html>
 <html lang="en"><title>Send your answers</title>

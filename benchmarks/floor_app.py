@@ -36,7 +36,8 @@ from flask.typing import ResponseReturnValue
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from send_bench import FORM_ANSWERS
-from sqlalchemy import JSON, Date, DateTime, String, event
+from sqlalchemy import JSON, Date, DateTime, String, event, inspect
+from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from questionnaire.clinic.db_sqlite import PRAGMAS
@@ -96,7 +97,12 @@ def create_app() -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_settings)
-        db.create_all()
+        try:
+            db.create_all()
+        except DatabaseError:
+            # Every worker loads this module at once: another one made the table first.
+            if not inspect(db.engine).has_table(FloorSubmission.__tablename__):
+                raise
 
     @app.get("/c/bench/")
     def start() -> ResponseReturnValue:

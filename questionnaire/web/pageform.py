@@ -79,6 +79,8 @@ def _nest(fields: list[PageField]) -> list[PageField]:
     """Put each follow-up of a single choice under its question, when it comes right after
     that question, or after the question's other follow-ups, in the page's order (so the
     fields, and the error summary's links, keep the page's order)."""
+    if not any(field.under_choice for field in fields):
+        return fields  # most pages: nothing to nest, and nothing to copy
     top: list[_Node] = []
     chain: list[_Node] = []  # the last field placed, after the fields it is nested in
     for field in fields:
@@ -97,6 +99,8 @@ class _Node:
     children: list[_Node] = dataclass_field(default_factory=list)
 
     def frozen(self) -> PageField:
+        if not self.children:
+            return self.field
         return replace(self.field, follow_ups=tuple(child.frozen() for child in self.children))
 
 

@@ -70,13 +70,17 @@ class PageControls:
             # As the number and text macros show a value: {{ value or '' }}.
             return head + escape(value or "") + tail
         chosen = _chosen(question, value)
-        after: dict[str, list[Markup]] = {}
-        for follow_up in field.follow_ups:
-            after.setdefault(follow_up.under_choice or "", []).append(self.draw(follow_up, values))
         parts = [head]
-        for item in items:
-            parts.append(item.ticked if item.id in chosen else item.unticked)
-            parts.extend(after.get(item.id, ()))
+        if field.follow_ups:
+            after: dict[str, list[Markup]] = {}
+            for follow_up in field.follow_ups:
+                drawn = self.draw(follow_up, values)
+                after.setdefault(follow_up.under_choice or "", []).append(drawn)
+            for item in items:
+                parts.append(item.ticked if item.id in chosen else item.unticked)
+                parts.extend(after.get(item.id, ()))
+        else:
+            parts.extend(item.ticked if item.id in chosen else item.unticked for item in items)
         parts.append(tail)
         # Every part is Markup already; Markup.join would escape each of them again for nothing.
         return Markup("".join(parts))  # noqa: S704  # nosec B704

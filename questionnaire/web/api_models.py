@@ -64,6 +64,12 @@ class FormQuestion(_Model):
     id: str
     kind: Kind
     label: str
+    short_label: str | None = Field(
+        description=(
+            "What messages call the answer inside a sentence (e.g. 'how long you have had "
+            "this pain'); null when the label itself is used."
+        )
+    )
     hint: str | None
     required: bool
     choices: list[FormChoice] = Field(
@@ -83,6 +89,7 @@ class FormQuestion(_Model):
             id=question.id,
             kind=question.kind,
             label=question.label,
+            short_label=question.short_label,
             hint=question.hint,
             required=question.required,
             choices=[

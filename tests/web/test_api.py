@@ -371,6 +371,15 @@ def test_the_questionnaire_gives_choices_and_conditions(document: dict[str, Any]
     assert questions["pain_score"]["minimum"] == 0
     assert questions["pain_score"]["maximum"] == 10
     assert questions["blood_thinner_name"]["max_length"] == 200
+    assert questions["pain_duration"]["short_label"] == "how long you have had this pain"
+
+
+def test_the_questionnaire_gives_every_short_label_of_the_rules(
+    document: dict[str, Any], ruleset: RuleSet
+) -> None:
+    served = {q["id"]: q["short_label"] for page in document["pages"] for q in page["questions"]}
+    defined = {q.id: q.short_label for page in ruleset.questionnaire.pages for q in page.questions}
+    assert served == defined
 
 
 def test_the_answers_schema_accepts_good_answers(document: dict[str, Any]) -> None:

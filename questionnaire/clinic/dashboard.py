@@ -425,6 +425,13 @@ def _batches(clinic_id: int, filters: store.SubmissionFilters) -> Iterator[list[
         after = page.next_after
 
 
+def _with_reviews(
+    clinic_id: int, batches: Iterator[list[Submission]]
+) -> Iterator[exports.ReviewedBatch]:
+    for batch in batches:
+        yield batch, store.reviews_of(clinic_id, (submission.id for submission in batch))
+
+
 def _reviewer_names(clinic_id: int) -> dict[int, str]:
     return {user.id: user.display_name for user in store.list_staff_users(clinic_id)}
 
@@ -487,7 +494,7 @@ def export_json() -> ResponseReturnValue:
     _audit_export("export_json", filters)
     chunks = exports.json_chunks(
         current_ruleset(),
-        _batches(me.clinic_id, filters),
+        _with_reviews(me.clinic_id, _batches(me.clinic_id, filters)),
         _reviewer_names(me.clinic_id),
         exported_at=utcnow(),
     )

@@ -10,11 +10,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from questionnaire.clinic.models import FLAG_NAMES, Submission
+from questionnaire.clinic.models import FLAG_NAMES, Submission, SubmissionReview
 
 FIXED_COLUMNS = (
     "reference",
@@ -95,9 +95,13 @@ def csv_row(ruleset: Any, submission: Submission, reviewers: Mapping[int, str]) 
 
 
 def _reviewer(submission: Submission, reviewers: Mapping[int, str]) -> str:
-    if submission.reviewed_by_id is None:
-        return ""
-    return reviewers.get(submission.reviewed_by_id, f"staff #{submission.reviewed_by_id}")
+    return _name(submission.reviewed_by_id, reviewers) or ""
+
+
+def _name(user_id: int | None, reviewers: Mapping[int, str]) -> str | None:
+    if user_id is None:
+        return None
+    return reviewers.get(user_id, f"staff #{user_id}")
 
 
 def csv_chunks(
@@ -133,8 +137,13 @@ def _drain(buffer: io.StringIO) -> str:
 
 
 def json_record(
-    ruleset: Any, submission: Submission, reviewers: Mapping[int, str]
+    ruleset: Any,
+    submission: Submission,
+    reviewers: Mapping[int, str],
+    reviews: Sequence[SubmissionReview] = (),
 ) -> dict[str, Any]:
+    """One submission; ``reviews`` is its review history, oldest first (the ``reviewed_*``
+    fields are the latest of them)."""
     return {
         "id": submission.id,
         "reference": submission.reference,
@@ -146,6 +155,14 @@ def json_record(
         "reviewed_at": iso_datetime(submission.reviewed_at) or None,
         "reviewed_by": _reviewer(submission, reviewers) or None,
         "review_note": submission.review_note,
+        "reviews": [
+            {
+                "reviewed_at": iso_datetime(review.reviewed_at),
+                "reviewed_by": _name(review.reviewed_by_id, reviewers),
+                "note": review.note,
+            }
+            for review in reviews
+        ],
         "ruleset": {
             "version": submission.ruleset_version,
             "sha256": submission.ruleset_sha256,
@@ -155,14 +172,18 @@ def json_record(
     }
 
 
+ReviewedBatch = tuple[list[Submission], Mapping[int, Sequence[SubmissionReview]]]
+
+
 def json_chunks(
     ruleset: Any,
-    batches: Iterable[list[Submission]],
+    batches: Iterable[ReviewedBatch],
     reviewers: Mapping[int, str],
     *,
     exported_at: datetime,
 ) -> Iterator[str]:
-    """One JSON document, written a batch at a time so a large export is never all in memory."""
+    """One JSON document, written a batch at a time so a large export is never all in memory.
+    Each batch comes with its submissions' reviews, by submission id."""
     head = {
         "exported_at": iso_datetime(exported_at),
         "ruleset": {"version": ruleset.version, "sha256": ruleset.sha256},
@@ -170,8 +191,13 @@ def json_chunks(
     # The head's closing brace is replaced by the opening of the submissions list.
     yield json.dumps(head, ensure_ascii=False)[:-1] + ', "submissions": ['
     first = True
-    for batch in batches:
-        parts = [json.dumps(json_record(ruleset, s, reviewers), ensure_ascii=False) for s in batch]
+    for batch, reviews in batches:
+        parts = [
+            json.dumps(
+                json_record(ruleset, s, reviewers, reviews.get(s.id, ())), ensure_ascii=False
+            )
+            for s in batch
+        ]
         if not parts:
             continue
         yield ("" if first else ", ") + ", ".join(parts)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import typing
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -495,6 +495,23 @@ def purge_older_than(days: int, *, now: datetime | None = None) -> int:
 
 
 # --- submissions: reading ------------------------------------------------------------------
+
+
+def reviews_of(clinic_id: int, submission_ids: Iterable[int]) -> dict[int, list[SubmissionReview]]:
+    """Every review of these submissions of the clinic, oldest first, by submission id (one
+    query; an export asks for a batch's reviews at once)."""
+    found: dict[int, list[SubmissionReview]] = {}
+    ids = list(submission_ids)
+    if not ids:
+        return found
+    rows = db.session.scalars(
+        select(SubmissionReview)
+        .where(SubmissionReview.clinic_id == clinic_id, SubmissionReview.submission_id.in_(ids))
+        .order_by(SubmissionReview.submission_id, SubmissionReview.id)
+    )
+    for review in rows:
+        found.setdefault(review.submission_id, []).append(review)
+    return found
 
 
 def get_submission(clinic_id: int, submission_id: int) -> Submission | None:

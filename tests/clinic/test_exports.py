@@ -10,8 +10,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from helpers import Account, csrf_token, make_submission, search_address
+from helpers import (
+    Account,
+    csrf_token,
+    make_clinic,
+    make_staff,
+    make_submission,
+    search_address,
+)
+from sqlalchemy import event
 
+from questionnaire.clinic import store
 from questionnaire.clinic.exports import FIXED_COLUMNS, guard_cell
 from questionnaire.clinic.models import AuditEvent, Submission
 from questionnaire.engine import RuleSet
@@ -183,6 +192,58 @@ def test_json_export_content(
     assert record["created_at"] == "2026-11-02T09:00:00Z"
     assert record["reviewed_at"] is None
     assert record["ruleset"]["version"] == ruleset.version
+
+
+def test_json_export_gives_every_review_oldest_first(
+    app: Flask, signed_in: FlaskClient, clinic_id: int, nurse: Account, admin: Account
+) -> None:
+    reviewed = make_submission(app, clinic_id, name="Ada Patient", created_at=BASE_TIME)
+    make_submission(app, clinic_id, name="Bea Patient", created_at=BASE_TIME + timedelta(hours=1))
+    with app.app_context():
+        store.mark_reviewed(clinic_id, reviewed, nurse.id, "Asked about the blood thinner.")
+        store.mark_reviewed(clinic_id, reviewed, admin.id)
+    statements: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def keep(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        document = json.loads(signed_in.get("/clinic/export.json").get_data(as_text=True))
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    records = {record["patient_name"]: record for record in document["submissions"]}
+    assert records["Bea Patient"]["reviews"] == []
+    first, second = records["Ada Patient"]["reviews"]
+    assert (first["reviewed_by"], first["note"]) == (
+        "Nurse Jones",
+        "Asked about the blood thinner.",
+    )
+    assert (second["reviewed_by"], second["note"]) == ("Dr Lead", None)
+    assert first["reviewed_at"] <= second["reviewed_at"]
+    # The latest review is also the record's own reviewed_* fields.
+    assert records["Ada Patient"]["reviewed_by"] == "Dr Lead"
+    assert records["Ada Patient"]["reviewed_at"] == second["reviewed_at"]
+    # One query for the reviews of the whole batch, not one per submission.
+    assert sum("FROM submission_reviews" in sql for sql in statements) == 1
+
+
+def test_json_export_gives_no_review_of_another_clinic(
+    app: Flask, signed_in: FlaskClient, clinic_id: int
+) -> None:
+    other_clinic = make_clinic(app, slug="beta", name="Beta Clinic")
+    other_nurse = make_staff(app, other_clinic, "nurse@beta.example.org", name="Nurse Beta")
+    ours = make_submission(app, clinic_id, name="Ada Patient")
+    theirs = make_submission(app, other_clinic, name="Cy Patient")
+    with app.app_context():
+        store.mark_reviewed(other_clinic, theirs, other_nurse.id, "Beta note")
+        assert store.reviews_of(clinic_id, [ours, theirs]) == {}
+    document = json.loads(signed_in.get("/clinic/export.json").get_data(as_text=True))
+    ((record),) = document["submissions"]
+    assert record["patient_name"] == "Ada Patient"
+    assert record["reviews"] == []
 
 
 def test_an_empty_json_export_is_valid(signed_in: FlaskClient) -> None:

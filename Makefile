@@ -25,21 +25,22 @@ run: $(STAMP)  ## set up SQLite and the demo clinic, then serve on 127.0.0.1:$(P
 	$(BIN)/questionnaire check-rules
 	SECURE_COOKIES=$${SECURE_COOKIES:-0} $(BIN)/questionnaire init-db
 	SECURE_COOKIES=$${SECURE_COOKIES:-0} $(BIN)/questionnaire demo
-	SECURE_COOKIES=$${SECURE_COOKIES:-0} $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 4 \
-		--threads 2 --worker-class gthread --worker-connections 4 --access-logfile - \
-		--access-logformat '$(ACCESS_LOG)' 'questionnaire.wsgi:app'
+	SECURE_COOKIES=$${SECURE_COOKIES:-0} $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) \
+		--config deploy/gunicorn.conf.py --workers 4 --threads 2 --worker-class gthread \
+		--worker-connections 4 --access-logfile - --access-logformat '$(ACCESS_LOG)' \
+		'questionnaire.wsgi:app'
 
 test: $(STAMP)  ## run the whole suite (browser, PostgreSQL and Redis tests included)
-	$(BIN)/ruff check questionnaire tests benchmarks
-	$(BIN)/ruff format --check questionnaire tests benchmarks
+	$(BIN)/ruff check questionnaire tests benchmarks deploy
+	$(BIN)/ruff format --check questionnaire tests benchmarks deploy
 	$(BIN)/mypy
 	$(BIN)/bandit -q --severity-level medium -c pyproject.toml -r questionnaire
 	$(BIN)/questionnaire check-rules
 	$(BIN)/pytest
 
 lint: $(STAMP)  ## ruff, mypy and bandit only
-	$(BIN)/ruff check questionnaire tests benchmarks
-	$(BIN)/ruff format --check questionnaire tests benchmarks
+	$(BIN)/ruff check questionnaire tests benchmarks deploy
+	$(BIN)/ruff format --check questionnaire tests benchmarks deploy
 	$(BIN)/mypy
 	$(BIN)/bandit -q --severity-level medium -c pyproject.toml -r questionnaire
 

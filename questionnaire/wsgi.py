@@ -12,7 +12,10 @@ are still freed as usual when nothing refers to them.
 
 A setting the app cannot use (see ``web.config``) raises ``BadSetting``: gunicorn then prints
 its message alone and stops, where it prints a traceback for any other error; other servers
-report it as they report any app that fails to load, ending with the message.
+report it as they report any app that fails to load, ending with the message. Each gunicorn
+worker finds it for itself, so several workers print it several times: gunicorn started with
+``--config deploy/gunicorn.conf.py`` checks the settings once, before any worker starts, and
+prints it once.
 """
 
 from __future__ import annotations

@@ -3,8 +3,11 @@ and what is allowed, no traceback, and gunicorn stops at once ("App failed to lo
 than starting one worker after another. A service that is down is not a bad setting: the
 server starts and serves.
 
-Each case is gunicorn serving ``questionnaire.wsgi:app`` as `make run` and docs/deployment.md
-start it, with one worker, on a free port.
+Each case is gunicorn serving ``questionnaire.wsgi:app`` on a free port: with one worker and
+no configuration file, and as `make run` and docs/deployment.md start it, with the shipped
+configuration file (deploy/gunicorn.conf.py) and several workers, where the settings are
+checked once before any worker starts. Flask's own command line (``flask --app
+questionnaire``) refuses the same settings with one line too.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -26,6 +29,8 @@ from questionnaire.engine import check_ruleset
 from questionnaire.web.config import ENVIRONMENT, PROJECT_ROOT
 
 START_SECONDS = 30  # loading the app takes about a second; this is for a busy machine
+CONFIG_FILE = PROJECT_ROOT / "deploy" / "gunicorn.conf.py"
+WORKERS = 3  # with the configuration file: several, as in production
 PARALLEL = max(2, os.cpu_count() or 1)
 DATABASE_FORMS = (
     "use sqlite:///path/to/file.sqlite3 or postgresql://user:password@host:port/database"
@@ -44,6 +49,7 @@ class Case:
     settings: dict[str, str]  # "{tmp}" stands for the test's folder
     message: str
     preload: bool = False
+    configured: bool = False  # with CONFIG_FILE and WORKERS workers
     # Files the case needs: path under {tmp} -> text; "<broken rules>" copies rules/ and
     # breaks rules.yaml.
     files: dict[str, str] = field(default_factory=dict)
@@ -167,6 +173,24 @@ CASES = [
 ]
 
 
+# The cases run again with the configuration file, one of each kind: a value read from the
+# environment, addresses checked by the app and by the rate-limit storage, the rule set (a
+# message of several lines), the instance folder, the mail settings, and --preload.
+BY_ID = {case.id: case for case in CASES}
+CONFIGURED = (
+    "log-level-not-a-level",
+    "database-of-an-unknown-kind",
+    "redis-address-of-an-unknown-kind",
+    "rules-broken",
+    "secret-key-unset-and-the-kept-one-empty",
+    "mail-from-not-an-address",
+    "preloaded-proxy-hops-not-a-number",
+)
+CONFIGURED_CASES = [
+    replace(BY_ID[name], id=f"configured-{name}", configured=True) for name in CONFIGURED
+]
+
+
 def environment(tmp_path: Path, settings: dict[str, str]) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if key not in ENVIRONMENT}
     env.update(
@@ -178,13 +202,13 @@ def environment(tmp_path: Path, settings: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def gunicorn(port: int, *options: str) -> list[str]:
+def gunicorn(port: int, *options: str, workers: int = 1) -> list[str]:
     return [
         sys.executable,
         "-m",
         "gunicorn",
         "--workers",
-        "1",
+        str(workers),
         "--bind",
         f"127.0.0.1:{port}",
         "--graceful-timeout",
@@ -236,19 +260,26 @@ def make_files(tmp_path: Path, files: dict[str, str]) -> str:
     return problems
 
 
+def configured(folder: Path) -> list[str]:
+    """The options that start gunicorn with the configuration file, and a pid file in
+    ``folder``."""
+    return ["--config", str(CONFIG_FILE), "--pid", str(folder / "gunicorn.pid")]
+
+
 @dataclass
 class Outcome:
     message: str
     output: str
     returncode: int | None
+    folder: Path
 
 
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
     """Every case's server, a few at a time: each spends its second loading the app, so side
     by side they take a few seconds in all rather than one after another."""
-    waiting = list(CASES)
-    running: dict[str, tuple[str, subprocess.Popen[str], float]] = {}
+    waiting = [*CASES, *CONFIGURED_CASES]
+    running: dict[str, tuple[str, subprocess.Popen[str], float, Path]] = {}
     found: dict[str, Outcome] = {}
     try:
         while waiting or running:
@@ -256,17 +287,21 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
                 case = waiting.pop(0)
                 folder = tmp_path_factory.mktemp(case.id)
                 message = case.message.format(tmp=folder, problems=make_files(folder, case.files))
-                command = gunicorn(free_port(), *(["--preload"] if case.preload else []))
+                options = ["--preload"] if case.preload else []
+                if case.configured:
+                    command = gunicorn(free_port(), *options, *configured(folder), workers=WORKERS)
+                else:
+                    command = gunicorn(free_port(), *options)
                 server = start(command, environment(folder, case.settings))
-                running[case.id] = (message, server, time.monotonic() + START_SECONDS)
+                running[case.id] = (message, server, time.monotonic() + START_SECONDS, folder)
             time.sleep(0.05)
-            for name, (message, server, deadline) in list(running.items()):
+            for name, (message, server, deadline, folder) in list(running.items()):
                 if server.poll() is not None or time.monotonic() > deadline:
                     returncode = server.poll()  # None: still running when its time was up
-                    found[name] = Outcome(message, stop(server), returncode)
+                    found[name] = Outcome(message, stop(server), returncode, folder)
                     del running[name]
     finally:
-        for _, server, _ in running.values():
+        for _, server, _, _ in running.values():
             stop(server)
     return found
 
@@ -291,6 +326,53 @@ def test_a_bad_setting_stops_the_server_with_one_message(
         assert "Reason: App failed to load." in output, output
 
 
+@pytest.mark.parametrize("case", CONFIGURED_CASES, ids=[case.id for case in CONFIGURED_CASES])
+def test_with_the_configuration_file_a_bad_setting_is_told_once_by_the_master(
+    outcomes: dict[str, Outcome], case: Case
+) -> None:
+    outcome = outcomes[case.id]
+    output = outcome.output
+
+    assert outcome.returncode is not None, f"still running after {START_SECONDS} s:\n{output}"
+    assert "Traceback" not in output, output
+    assert f"\n{outcome.message}\n" in f"\n{output}", output
+    assert output.count(outcome.message) == 1, output
+    # Stopped before it listened or started a worker, whatever --workers says.
+    assert "Booting worker" not in output, output
+    assert "Listening at" not in output, output
+    assert not (outcome.folder / "gunicorn.pid").exists()
+    if case.preload:
+        assert outcome.returncode == 1, output
+    else:
+        assert outcome.returncode == 4, output
+
+
+def first_answer(server: subprocess.Popen[str], port: int) -> int | None:
+    """The status of the first answer to GET / while the server runs; None if none came."""
+    deadline = time.monotonic() + START_SECONDS
+    while server.poll() is None and time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+                return int(response.status)
+        except OSError:
+            time.sleep(0.2)  # not listening yet, or still loading the app
+    return None
+
+
+def test_with_the_configuration_file_good_settings_start_every_worker(tmp_path: Path) -> None:
+    port = free_port()
+    command = gunicorn(port, *configured(tmp_path), workers=WORKERS)
+    server = start(command, environment(tmp_path, {}))
+    try:
+        status = first_answer(server, port)
+    finally:
+        output = stop(server)
+
+    assert status == 200, output
+    assert "Traceback" not in output, output
+    assert output.count("Booting worker") == WORKERS, output
+
+
 # A service that is down is an outage the app copes with (pages for a database that is down,
 # counts in the worker while Redis is), not a bad setting: the server starts all the same.
 OUTAGES = {
@@ -305,16 +387,39 @@ def test_a_service_that_is_down_does_not_stop_the_server(tmp_path: Path, setting
     port = free_port()
     server = start(gunicorn(port), environment(tmp_path, {name: value}))
     try:
-        status = None
-        deadline = time.monotonic() + START_SECONDS
-        while status is None and server.poll() is None and time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
-                    status = response.status
-            except OSError:
-                time.sleep(0.2)  # not listening yet, or still loading the app
+        status = first_answer(server, port)
     finally:
         output = stop(server)
 
     assert status == 200, output
     assert "Traceback" not in output, output
+
+
+# Flask's command line builds the app itself (``create_app``), for its own commands and the
+# app's: a setting the app cannot use is one line there too, after "Error:".
+FLASK_COMMANDS = {
+    "run": (["run", "--port", "{port}"], BY_ID["log-level-not-a-level"]),
+    "init-db": (["init-db"], BY_ID["database-of-an-unknown-kind"]),
+    "routes": (["routes"], BY_ID["proxy-hops-not-a-number"]),
+}
+
+
+@pytest.mark.parametrize("arguments, case", FLASK_COMMANDS.values(), ids=FLASK_COMMANDS.keys())
+def test_flask_commands_refuse_a_bad_setting_in_one_line(
+    tmp_path: Path, arguments: list[str], case: Case
+) -> None:
+    port = str(free_port())
+    command = [sys.executable, "-m", "flask", "--app", "questionnaire"]
+    command += [argument.format(port=port) for argument in arguments]
+    done = subprocess.run(
+        command,
+        cwd=tmp_path,  # no .env or .flaskenv of the project's is read
+        env=environment(tmp_path, case.settings),
+        capture_output=True,
+        text=True,
+        timeout=START_SECONDS,
+    )
+
+    assert done.returncode == 1, done.stderr
+    assert done.stdout == ""
+    assert done.stderr == f"Error: {case.message}\n"

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import click
 import limits
 from flask import Flask
 
@@ -93,8 +94,13 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
-class ConfigError(RuntimeError):
-    """A setting is missing or has a value that is not allowed."""
+class ConfigError(click.ClickException, RuntimeError):
+    """A setting is missing or has a value that is not allowed.
+
+    It is a ``click.ClickException`` too, because Flask's command line builds the app itself
+    and lets what ``create_app`` raises through: ``flask --app questionnaire run`` (or any
+    command) then prints ``Error:`` and the message and exits with status 1, not a traceback.
+    """
 
 
 DATABASE_FORMS = "sqlite:///path/to/file.sqlite3 or postgresql://user:password@host:port/database"

@@ -8,7 +8,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 
 from questionnaire import create_app
@@ -69,6 +71,30 @@ def test_log_level_must_be_a_level_name(
     assert str(raised.value) == (
         f"LOG_LEVEL={value!r} is not allowed: use one of DEBUG, INFO, WARNING, ERROR, CRITICAL"
     )
+
+
+def test_a_command_that_builds_the_app_prints_a_bad_setting_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As flask's command line does when it calls create_app (``flask --app questionnaire``).
+    monkeypatch.setenv("PROXY_HOPS", "abc")
+
+    @click.command()
+    def build() -> None:
+        make_app(tmp_path)
+
+    result = CliRunner().invoke(build)
+
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "Error: PROXY_HOPS='abc' is not allowed: use a whole number from 0 to 10\n"
+    )
+
+
+def test_a_bad_setting_is_still_a_runtime_error() -> None:
+    # gunicorn --preload reports a RuntimeError as "Error:" and its message, with no traceback.
+    assert issubclass(ConfigError, RuntimeError)
 
 
 def test_log_level_sets_the_level_of_the_apps_own_records(

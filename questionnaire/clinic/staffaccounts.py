@@ -1,6 +1,6 @@
 """Administrators' pages for their clinic's staff accounts: the list, adding an account,
-turning one off, and resetting a person's sign-in when they have lost their password or
-their phone.
+turning one off (from a page that first names the person), and resetting a person's sign-in
+when they have lost their password or their phone.
 
 Whoever adds or resets an account chooses its first password and gives it to the person;
 the person replaces it with their own at their next sign-in (``password_must_change``), so
@@ -172,20 +172,34 @@ def _colleague(user_id: int, if_own: str) -> StaffUser | ResponseReturnValue:
     return user
 
 
-@bp.route("/<row_id:user_id>/disable", methods=["POST"])
+@bp.route("/<row_id:user_id>/disable", methods=["GET", "POST"])
 @recent_password_required
 def disable(user_id: int) -> ResponseReturnValue:
+    """A page that names the colleague and says what turning off does, then its button.
+
+    A click on the list only leads here, so a slip of the mouse changes nothing. Turning off
+    ends every session of the account at once; asking again for one already off changes
+    nothing and writes no second row."""
     user = _colleague(user_id, "You cannot turn off your own account. Ask another administrator.")
     if not isinstance(user, StaffUser):
         return user
+    me = staff()
+    if not is_post():
+        # The page shows a colleague's name and address: audited, as the list is.
+        with writing():
+            write_audit(
+                "staff_disable_view", user_id=me.id, clinic_id=me.clinic_id, record_id=user.id
+            )
+        return render_template("clinic/staff_disable.html", user=user)
     if user.disabled_at is None:
-        me = staff()
         with writing():
             user.disabled_at = utcnow()
             # Ending the sessions signs the person out everywhere at once.
             store.end_staff_sessions(user.id)
             write_audit("staff_disable", user_id=me.id, clinic_id=me.clinic_id, record_id=user.id)
         flash(f"{user.display_name} can no longer sign in.", "info")
+    else:
+        flash(f"The account of {user.display_name} was already turned off.", "info")
     return redirect(url_for("clinic_staff.index"))
 
 

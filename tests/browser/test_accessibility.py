@@ -1,4 +1,6 @@
-"""Every patient page passes axe-core's WCAG 2.2 A and AA rules, at phone and desktop width.
+"""Every patient page passes axe-core's WCAG 2.2 A and AA rules, at phone and desktop width;
+so does the page an administrator goes through to turn a colleague's account off, reached
+with the keyboard alone, and working with JavaScript off.
 
 Each page is also saved as a full-page screenshot (test-artifacts/screenshots/) for review.
 """
@@ -6,6 +8,7 @@ Each page is also saved as a full-page screenshot (test-artifacts/screenshots/) 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -25,7 +28,9 @@ from .conftest import (
     open_session,
     page_title,
     problems_since,
+    wait_for_path,
 )
+from .test_clinic_pages import helpers, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -119,3 +124,78 @@ def test_not_found_page(
     new_session: Callable[..., Session], live_server: LiveServer, path: str, name: str
 ) -> None:
     visit(new_session(), live_server, path, name, status=404)
+
+
+# --- an administrator turning a colleague's account off -------------------------------------
+
+STAFF_LIST = "/clinic/staff"
+
+
+@dataclass(frozen=True)
+class TurnOffClinic:
+    admin_email: str
+    password: str
+    colleagues: tuple[int, int]  # one for each test below: each ends with it turned off
+
+
+@pytest.fixture(scope="module")
+def turn_off_clinic(live_server: LiveServer) -> TurnOffClinic:
+    app = live_server.app
+    clinic_id = helpers.make_clinic(app, "valley", "Valley Spine Clinic")
+    admin = helpers.make_staff(
+        app, clinic_id, "admin@valley.example", role="admin", name="Ann Admin"
+    )
+    first = helpers.make_staff(app, clinic_id, "rosa.day@valley.example", name="Rosa Day")
+    second = helpers.make_staff(app, clinic_id, "li.wong@valley.example", name="Li Wong")
+    return TurnOffClinic(admin.email, admin.password, (first.id, second.id))
+
+
+def test_turning_a_colleague_off_with_the_keyboard_alone(
+    page: Page, live_server: LiveServer, turn_off_clinic: TurnOffClinic
+) -> None:
+    colleague_id = turn_off_clinic.colleagues[0]
+    address = f"/clinic/staff/{colleague_id}/disable"
+    sign_in(page, live_server.app, turn_off_clinic.admin_email, turn_off_clinic.password)
+    page.goto(STAFF_LIST)
+    page.get_by_role("link", name="Turn off the account of Rosa Day").focus()
+    page.keyboard.press("Enter")
+    wait_for_path(page, address)
+    main = page.locator("main")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Turn off Rosa Day\u2019s account?")
+    expect(main).to_contain_text("rosa.day@valley.example")
+    expect(main).to_contain_text("They are signed out everywhere at once")
+    expect(main).to_contain_text("Only the people who run this service")
+    audit_page(page, "clinic-staff-disable")
+
+    # Cancel goes back to the list and leaves the account on.
+    page.get_by_role("link", name="Cancel", exact=True).focus()
+    page.keyboard.press("Enter")
+    wait_for_path(page, STAFF_LIST)
+    expect(page.get_by_role("link", name="Turn off the account of Rosa Day")).to_be_visible()
+
+    page.goto(address)
+    page.get_by_role("button", name="Turn off Rosa Day\u2019s account", exact=True).focus()
+    page.keyboard.press("Enter")
+    wait_for_path(page, STAFF_LIST)
+    expect(page.locator("main")).to_contain_text("Rosa Day can no longer sign in.")
+    expect(page.get_by_role("link", name="Turn off the account of Rosa Day")).to_have_count(0)
+
+    page.goto(address)
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Rosa Day\u2019s account is already turned off"
+    )
+    expect(page.get_by_role("button", name="Turn off Rosa Day\u2019s account")).to_have_count(0)
+    audit_page(page, "clinic-staff-disable-done")
+
+
+def test_turning_a_colleague_off_works_with_javascript_off(
+    new_session: Callable[..., Session], live_server: LiveServer, turn_off_clinic: TurnOffClinic
+) -> None:
+    page = new_session(javascript=False).page
+    sign_in(page, live_server.app, turn_off_clinic.admin_email, turn_off_clinic.password)
+    page.goto(STAFF_LIST)
+    page.get_by_role("link", name="Turn off the account of Li Wong").click()
+    wait_for_path(page, f"/clinic/staff/{turn_off_clinic.colleagues[1]}/disable")
+    page.get_by_role("button", name="Turn off Li Wong\u2019s account", exact=True).click()
+    wait_for_path(page, STAFF_LIST)
+    expect(page.locator("main")).to_contain_text("Li Wong can no longer sign in.")

@@ -83,13 +83,28 @@ def test_a_task_posted_after_the_window_changes_nothing_and_asks_first(
     disable = client.post(f"/clinic/staff/{nurse.id}/disable", data={"csrf_token": token})
 
     assert reset.headers["Location"] == f"/clinic/confirm?next=/clinic/staff/{nurse.id}/reset"
-    # Turning off has no page of its own: back to the list it is done from.
-    assert disable.headers["Location"] == "/clinic/confirm?next=/clinic/staff"
+    # Back to the page that names the colleague, to be asked again before anything changes.
+    assert disable.headers["Location"] == f"/clinic/confirm?next=/clinic/staff/{nurse.id}/disable"
     account = user_row(app, nurse.email)
     assert verify_password(account.password_hash, nurse.password)
     assert account.disabled_at is None and account.totp_secret is not None
     assert audit_rows(app, "staff_reset") == audit_rows(app, "staff_disable") == []
     assert ASK_AGAIN in client.get("/clinic/confirm?next=/clinic/staff").get_data(as_text=True)
+
+
+def test_the_turn_off_page_asks_for_the_password_then_comes_back_to_it(
+    app: Flask, client: FlaskClient, admin: Account, nurse: Account
+) -> None:
+    login(client, admin.email, admin.password)
+    last_confirmed(app, admin.id, utcnow() - CONFIRM_WINDOW - timedelta(minutes=1))
+    page = f"/clinic/staff/{nurse.id}/disable"
+
+    asked = client.get(page)
+    assert asked.headers["Location"] == f"/clinic/confirm?next={page}"
+    assert audit_rows(app, "staff_disable_view") == []
+    assert confirm(client, admin.password, page) == (302, page)
+    assert "Turn off Nurse Jones&rsquo;s account" in client.get(page).get_data(as_text=True)
+    assert user_row(app, nurse.email).disabled_at is None
 
 
 def test_a_wrong_password_counts_and_the_fifth_signs_out_everywhere(

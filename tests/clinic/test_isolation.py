@@ -178,6 +178,7 @@ def test_an_id_outside_the_database_range_is_a_plain_404(
         ("POST", f"/clinic/submissions/{row_id}/review"),
         ("GET", f"/clinic/staff/{row_id}/reset"),
         ("POST", f"/clinic/staff/{row_id}/reset"),
+        ("GET", f"/clinic/staff/{row_id}/disable"),
         ("POST", f"/clinic/staff/{row_id}/disable"),
     ]
     for method, path in requests:

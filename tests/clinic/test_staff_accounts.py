@@ -3,7 +3,9 @@ resetting a colleague's sign-in; and that no one else can use them."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from html import unescape
 
 import pytest
 from flask import Flask
@@ -17,12 +19,14 @@ from helpers import (
     logout,
     make_clinic,
     make_staff,
+    make_submission,
     reset_sign_in,
     sessions_of,
     submit_password,
     user_row,
 )
 
+from questionnaire.clinic import store
 from questionnaire.clinic.auth import NOT_RECOGNISED
 from questionnaire.clinic.models import StaffUser, utcnow
 from questionnaire.clinic.passwords import verify_password
@@ -31,6 +35,29 @@ from questionnaire.extensions import db
 
 FIRST = "harbour lantern seventy 41"  # what an administrator gives
 OWN = "quiet meadow copper 5821"  # what the person then chooses
+_FORM = re.compile(r'<form\b[^>]*\baction="([^"]+)"')
+_CSRF_INPUT = re.compile(r'<input type="hidden" name="csrf_token" value="([^"]+)">')
+
+
+def text_of(html: str) -> str:
+    """The page's text with tags dropped, entities read and spaces collapsed."""
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+def turning_off_forms(html: str) -> list[str]:
+    """Where the page's forms that turn an account off post to."""
+    return [action for action in _FORM.findall(html) if action.endswith("/disable")]
+
+
+def turn_off_form(html: str, user_id: int) -> str:
+    """The CSRF token of the page's form that turns the account off; fails if there is none."""
+    action = f"/clinic/staff/{user_id}/disable"
+    start = html.find(f'<form method="post" action="{action}"')
+    assert start >= 0, f"no form posting to {action}"
+    form = html[start : html.index("</form>", start)]
+    match = _CSRF_INPUT.search(form)
+    assert match, "the form has no CSRF token"
+    return match.group(1)
 
 
 def test_staff_cannot_open_admin_pages(app: Flask, client: FlaskClient, nurse: Account) -> None:
@@ -39,6 +66,7 @@ def test_staff_cannot_open_admin_pages(app: Flask, client: FlaskClient, nurse: A
         "/clinic/staff",
         "/clinic/staff/new",
         f"/clinic/staff/{nurse.id}/reset",
+        f"/clinic/staff/{nurse.id}/disable",
         "/clinic/audit",
     ):
         response = client.get(path)
@@ -56,7 +84,10 @@ def test_staff_cannot_open_admin_pages(app: Flask, client: FlaskClient, nurse: A
     assert refusals[0] == (nurse.id, "GET clinic_staff.index: administrators only")
     assert (nurse.id, "GET clinic.audit_log: administrators only") in refusals
     assert (nurse.id, "POST clinic_staff.reset: administrators only") in refusals
-    assert len(refusals) == 6
+    assert (nurse.id, "GET clinic_staff.disable: administrators only") in refusals
+    assert len(refusals) == 7
+    assert user_row(app, nurse.email).disabled_at is None
+    assert audit_rows(app, "staff_disable_view") == []
 
 
 def test_the_staff_list_is_audited_each_time_it_is_shown(
@@ -135,13 +166,150 @@ def test_admin_turns_off_an_account_and_its_sessions_end(
     token = csrf_token(client, "/clinic/staff")
     response = client.post(f"/clinic/staff/{nurse.id}/disable", data={"csrf_token": token})
     assert response.status_code == 302
+    assert response.headers["Location"] == "/clinic/staff"
     assert user_row(app, nurse.email).disabled_at is not None
     assert not is_signed_in(nurse_client)
     (row,) = audit_rows(app, "staff_disable")
     assert (row.user_id, row.record_id) == (admin.id, str(nurse.id))
+    assert "Nurse Jones can no longer sign in." in client.get("/clinic/staff").text
 
     response = client.post(f"/clinic/staff/{admin.id}/disable", data={"csrf_token": token})
     assert "cannot turn off your own account" in client.get("/clinic/staff").get_data(as_text=True)
+    assert user_row(app, admin.email).disabled_at is None
+
+
+def test_turn_off_on_the_list_leads_to_a_page_that_names_the_colleague(
+    app: Flask, client: FlaskClient, admin: Account, nurse: Account
+) -> None:
+    nurse_client = app.test_client()
+    login(nurse_client, nurse.email, nurse.password)
+    login(client, admin.email, admin.password)
+    listing = client.get("/clinic/staff").text
+    page_address = f"/clinic/staff/{nurse.id}/disable"
+    # The list only links to the page: no form on it turns an account off.
+    assert f'<a href="{page_address}"' in listing
+    assert turning_off_forms(listing) == []
+    assert "Turn off the account of Nurse Jones" in text_of(listing)
+
+    response = client.get(page_address)
+    assert response.status_code == 200
+    html = response.text
+    text = text_of(html)
+    assert "<title>Turn off Nurse Jones&rsquo;s account" in html
+    assert "Turn off Nurse Jones\u2019s account?" in text
+    assert "Name Nurse Jones" in text and f"Email {nurse.email}" in text and "Role Staff" in text
+    for sentence in (
+        "They are signed out everywhere at once, on every computer and phone.",
+        "They cannot sign in again.",
+        "Their past reviews and their entries in the audit log stay as they are.",
+        "Not from these pages. There is no way here to turn the account back on, and "
+        "“Reset sign-in” does not work for an account that is turned off.",
+        "Their email address cannot be used for a new account either.",
+        "Only the people who run this service for your clinic can turn it back on.",
+    ):
+        assert sentence in text, sentence
+    # One form, posting here with a CSRF token, its button naming the colleague; and a way out.
+    assert turning_off_forms(html) == [page_address]
+    assert turn_off_form(html, nurse.id)
+    button = '<button type="submit" class="button button--warning">Turn off Nurse Jones&rsquo;s'
+    assert button in html
+    assert '<a href="/clinic/staff">Cancel</a>' in html
+
+    # Showing the page changes nothing, and is audited as the list is.
+    assert user_row(app, nurse.email).disabled_at is None
+    assert is_signed_in(nurse_client)
+    assert audit_rows(app, "staff_disable") == []
+    (viewed,) = audit_rows(app, "staff_disable_view")
+    assert (viewed.user_id, viewed.clinic_id, viewed.record_id) == (
+        admin.id,
+        admin.clinic_id,
+        str(nurse.id),
+    )
+
+
+def test_the_page_s_button_turns_the_account_off_and_the_past_stays(
+    app: Flask, client: FlaskClient, admin: Account, nurse: Account, clinic_id: int
+) -> None:
+    submission_id = make_submission(app, clinic_id, name="Ada Patient")
+    with app.app_context():
+        store.mark_reviewed(clinic_id, submission_id, nurse.id, "Rang the patient.")
+    nurse_client = app.test_client()
+    login(nurse_client, nurse.email, nurse.password)
+    login(client, admin.email, admin.password)
+    page = client.get(f"/clinic/staff/{nurse.id}/disable").text
+
+    done = client.post(
+        f"/clinic/staff/{nurse.id}/disable", data={"csrf_token": turn_off_form(page, nurse.id)}
+    )
+    assert done.status_code == 302 and done.headers["Location"] == "/clinic/staff"
+    assert user_row(app, nurse.email).disabled_at is not None
+    assert not is_signed_in(nurse_client)
+    assert all(session.ended_at is not None for session in sessions_of(app, nurse.id))
+    (row,) = audit_rows(app, "staff_disable")
+    assert (row.user_id, row.record_id) == (admin.id, str(nurse.id))
+    listing = text_of(client.get("/clinic/staff").text)
+    assert "Nurse Jones can no longer sign in." in listing and "Turned off on" in listing
+    assert "Turn off the account of Nurse Jones" not in listing
+    # What the page promised stays: her review, and the audit rows of what she did.
+    assert "By Nurse Jones" in text_of(client.get(f"/clinic/submissions/{submission_id}").text)
+    assert [row.user_id for row in audit_rows(app, "review")] == [nurse.id]
+    assert any(row.user_id == nurse.id for row in audit_rows(app, "login_success"))
+    refused = submit_password(app.test_client(), nurse.email, nurse.password)
+    assert NOT_RECOGNISED in refused.text
+
+
+def test_an_account_already_off_gets_the_way_back_and_turning_off_again_changes_nothing(
+    app: Flask, client: FlaskClient, admin: Account, nurse: Account
+) -> None:
+    login(client, admin.email, admin.password)
+    page_address = f"/clinic/staff/{nurse.id}/disable"
+    token = turn_off_form(client.get(page_address).text, nurse.id)
+    client.post(page_address, data={"csrf_token": token})
+    turned_off_at = user_row(app, nurse.email).disabled_at
+    assert turned_off_at is not None
+
+    response = client.get(page_address)
+    assert response.status_code == 200
+    html = response.text
+    text = text_of(html)
+    assert "Nurse Jones\u2019s account is already turned off" in text
+    assert f"Email {nurse.email}" in text and "Turned off " in text
+    assert "They cannot sign in." in text
+    assert "Only the people who run this service for your clinic can do that." in text
+    # No button to turn it off again: the way back to the list instead.
+    assert turning_off_forms(html) == []
+    assert "Turn off Nurse Jones" not in text and "Cancel" not in text
+    assert 'href="/clinic/staff" class="button button--secondary">Back to staff accounts' in html
+
+    # A second post (another tab, a double click) is answered, and changes nothing.
+    again = client.post(page_address, data={"csrf_token": token})
+    assert again.status_code == 302 and again.headers["Location"] == "/clinic/staff"
+    assert "The account of Nurse Jones was already turned off." in client.get("/clinic/staff").text
+    assert user_row(app, nurse.email).disabled_at == turned_off_at
+    assert len(audit_rows(app, "staff_disable")) == 1
+    assert len(audit_rows(app, "staff_disable_view")) == 2
+
+
+def test_the_turn_off_page_is_not_found_for_another_clinic_or_no_account_and_not_for_oneself(
+    app: Flask, client: FlaskClient, admin: Account
+) -> None:
+    elsewhere = make_staff(app, make_clinic(app, "beta", "Beta Clinic"), "x@beta.example.org")
+    login(client, admin.email, admin.password)
+    for user_id in (elsewhere.id, 999_999):
+        response = client.get(f"/clinic/staff/{user_id}/disable")
+        assert response.status_code == 404
+        assert "Page not found" in response.text
+        assert elsewhere.email not in response.text
+    refusals = [(row.record_id, row.detail) for row in audit_rows(app, "access_denied")]
+    assert refusals == [
+        (str(elsewhere.id), "no such staff account in this clinic"),
+        ("999999", "no such staff account in this clinic"),
+    ]
+    own = client.get(f"/clinic/staff/{admin.id}/disable")
+    assert own.status_code == 302 and own.headers["Location"] == "/clinic/staff"
+    assert "You cannot turn off your own account." in client.get("/clinic/staff").text
+    assert audit_rows(app, "staff_disable_view") == []
+    assert user_row(app, elsewhere.email).disabled_at is None
     assert user_row(app, admin.email).disabled_at is None
 
 

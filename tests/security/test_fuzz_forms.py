@@ -304,7 +304,7 @@ class StaffForm:
 
     path: str  # "{spare}": the id of a spare account of clinic A
     client: Callable[[Site], FlaskClient]
-    page: str
+    page: str  # "{spare}" as in path
     valid: dict[str, str]
     accepted: int
     recorded: list[str]
@@ -329,7 +329,7 @@ STAFF_FORMS = {
         302, ["staff_reset"],
     ),
     "disable staff": StaffForm(
-        "/clinic/staff/{spare}/disable", lambda s: s.admin, "/clinic/staff", {},
+        "/clinic/staff/{spare}/disable", lambda s: s.admin, "/clinic/staff/{spare}/disable", {},
         302, ["staff_disable"],
     ),
     "confirm password": StaffForm(
@@ -353,7 +353,7 @@ def test_account_and_list_forms_survive_hostile_input(tmp_path: Path, form_name:
         )
         spare_id = spare.id
     path = form.path.format(spare=spare_id)
-    token = token_of(client, form.page)
+    token = token_of(client, form.page.format(spare=spare_id))
 
     def restore_accounts() -> None:
         # Each example starts from the seeded password and no failures, so a wrong current
@@ -389,6 +389,27 @@ def test_account_and_list_forms_survive_hostile_input(tmp_path: Path, form_name:
         restore_accounts()
 
     run_examples(run, examples)
+
+
+def test_the_turn_off_page_shown_with_its_form_in_it_turns_nothing_off(tmp_path: Path) -> None:
+    """A GET or HEAD carrying the turn-off form, with a good token as production checks it,
+    is answered like a GET of the page: nothing is turned off, only the showing is audited."""
+    site = make_site(tmp_path)
+    with site.app.app_context():
+        spare_id = store.create_staff_user(
+            site.clinics.clinic_a_id, SPARE_EMAIL, "Spare Fuzz", "staff", hash_password(FORGED)
+        ).id
+    page = f"/clinic/staff/{spare_id}/disable"
+    form = {"csrf_token": token_of(site.admin, page)}
+    for method in ("GET", "HEAD"):
+        before = counts(site.app)
+        response = site.admin.open(page, method=method, data=form, content_type=FORM)
+        assert response.status_code == 200, method
+        assert counts(site.app).disabled_staff == before.disabled_staff == 0, method
+        assert audit_actions_since(site.app, before.last_audit_id) == ["staff_disable_view"]
+    posted = site.admin.post(page, data=form)
+    assert posted.status_code == 302
+    assert counts(site.app).disabled_staff == 1
 
 
 # --- the steps of signing in and out, and clearing answers: a new browser each example ------

@@ -168,6 +168,7 @@ TABLE: dict[tuple[str, str], Expectations] = {
     ("clinic_staff.new", "POST"):           (LOGIN,    LOGIN,    403,       403,       400),
     ("clinic_staff.reset", "GET"):          (LOGIN,    LOGIN,    403,       403,       200),
     ("clinic_staff.reset", "POST"):         (LOGIN,    LOGIN,    403,       403,       400),
+    ("clinic_staff.disable", "GET"):        (LOGIN,    LOGIN,    403,       403,       200),
     ("clinic_staff.disable", "POST"):       (LOGIN,    LOGIN,    403,       403,       STAFF_LIST),
 }
 # fmt: on
@@ -343,6 +344,15 @@ def test_refused_requests_change_no_staff_account(site: Site) -> None:
         assert _disabled_at(site) is None, f"{actor} disabled an account"
     _request(site, "admin_a", *route)
     assert _disabled_at(site) is not None
+
+
+def test_showing_the_turn_off_page_changes_no_staff_account(site: Site) -> None:
+    """Only the POST turns an account off: a GET or a HEAD, even carrying the POST's form,
+    leaves it on, whoever asks."""
+    for actor in ACTORS:
+        for method in ("GET", "HEAD"):
+            _request(site, actor, "clinic_staff.disable", method)
+            assert _disabled_at(site) is None, f"{actor}'s {method} turned an account off"
 
 
 def _disabled_at(site: Site) -> Any:

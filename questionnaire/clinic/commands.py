@@ -156,6 +156,29 @@ def create_user(clinic_slug: str, email: str, display_name: str, role: str) -> N
     )
 
 
+@click.command("enable-user")
+@click.option("--email", required=True, help="Sign-in email address of the account.")
+@_database_command
+def enable_user(email: str) -> None:
+    """Turn back on a staff account that an administrator turned off. It signs in again with
+    its own password and code; an administrator can reset its sign-in afterwards."""
+    from questionnaire.clinic import store
+
+    user = store.find_staff_user_by_email(email)
+    if user is None:
+        raise click.ClickException(
+            f"there is no staff account with email {email.strip().lower()!r}"
+        )
+    if not store.enable_staff_user(user.id):
+        click.echo(f"The account {user.email} is not turned off; nothing was changed.")
+        return
+    click.echo(
+        f"Turned the account {user.email} back on: it can sign in again with its own password "
+        "and code. If someone else may have used them, an administrator of its clinic can "
+        "reset its sign-in on the staff accounts page."
+    )
+
+
 @click.command("purge")
 @click.option(
     "--older-than",
@@ -200,7 +223,7 @@ def demo() -> None:
     click.echo(f"Password (shown only this once): {password}")
 
 
-COMMANDS = (init_db, create_clinic, create_user, purge, demo)
+COMMANDS = (init_db, create_clinic, create_user, enable_user, purge, demo)
 
 
 def register(group: click.Group) -> None:

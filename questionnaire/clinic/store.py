@@ -214,6 +214,21 @@ def find_staff_user_by_email(email: str) -> StaffUser | None:
     return db.session.scalar(select(StaffUser).where(StaffUser.email == normalise_email(email)))
 
 
+def enable_staff_user(user_id: int) -> bool:
+    """Turn a turned-off account back on (an operator's command): it may sign in again with
+    its own password and code. False, and nothing written, when it was not turned off.
+    Writes a ``staff_enable`` audit row with no staff member, as the operator's commands do."""
+    with writing():
+        user = db.session.get(StaffUser, user_id)
+        if user is None or user.disabled_at is None:
+            return False
+        user.disabled_at = None
+        write_audit(
+            "staff_enable", clinic_id=user.clinic_id, record_id=user.id, detail="operator command"
+        )
+    return True
+
+
 def get_staff_user(clinic_id: int, user_id: int) -> StaffUser | None:
     return db.session.scalar(
         select(StaffUser).where(StaffUser.clinic_id == clinic_id, StaffUser.id == user_id)

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from flask import Flask
-from sqlalchemy import inspect, select, text
+from helpers import submit_password
+from sqlalchemy import func, inspect, select, text
 
 from questionnaire.cli import cli
 from questionnaire.clinic import store
@@ -182,6 +183,48 @@ def test_purge_reports_how_many_it_deleted(clinic_app: Flask) -> None:
     result = run(clinic_app, ["purge", "--older-than", "30"])
     assert result.exit_code == 0, result.output
     assert "Deleted 0 submission(s) older than 30 days." in result.output
+
+
+# --- enable-user -----------------------------------------------------------------------------
+
+
+def test_enable_user_turns_a_turned_off_account_back_on_and_audits_it(clinic_app: Flask) -> None:
+    email = "rosa@north.example.org"
+    created = run(
+        clinic_app,
+        ["create-user", "--clinic", "north", "--email", email, "--name", "Rosa Day"],
+        input=PASSWORD + "\n" + PASSWORD + "\n",
+    )
+    assert created.exit_code == 0, created.output
+    (user,) = users()
+    user.disabled_at = store.utcnow()
+    db.session.commit()
+    client = clinic_app.test_client()
+    assert submit_password(client, email, PASSWORD).status_code == 400  # refused
+
+    result = run(clinic_app, ["enable-user", "--email", " Rosa@North.example.org "])
+    assert result.exit_code == 0, result.output
+    assert f"Turned the account {email} back on" in result.output
+    db.session.expire_all()
+    (user,) = users()
+    assert user.disabled_at is None
+    (row,) = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "staff_enable"))
+    assert (row.user_id, row.clinic_id, row.record_id) == (None, user.clinic_id, str(user.id))
+    db.session.commit()
+    # The password step lets it through again, on to setting up its sign-in code.
+    assert submit_password(client, email, PASSWORD).status_code == 302
+
+    again = run(clinic_app, ["enable-user", "--email", email])
+    assert again.exit_code == 0
+    assert "is not turned off; nothing was changed" in again.output
+    count = select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "staff_enable")
+    assert db.session.scalar(count) == 1
+
+
+def test_enable_user_names_an_unknown_email(clinic_app: Flask) -> None:
+    result = run(clinic_app, ["enable-user", "--email", "nobody@north.example.org"])
+    assert result.exit_code == 1
+    assert "there is no staff account with email 'nobody@north.example.org'" in result.output
 
 
 # --- demo ------------------------------------------------------------------------------------

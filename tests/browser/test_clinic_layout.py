@@ -185,7 +185,7 @@ def test_on_a_phone_the_staff_list_shows_each_colleagues_status_and_actions(
         row.get_by_text("bartholomew.featherstonehaugh.physician@eastspineclinic.example"),
         row.get_by_text("Active", exact=True),
         row.get_by_role("link", name="Reset sign-in for Dr Bartholomew Featherstonehaugh"),
-        row.get_by_role("button", name="Turn off the account of Dr Bartholomew Featherstonehaugh"),
+        row.get_by_role("link", name="Turn off the account of Dr Bartholomew Featherstonehaugh"),
     ]
     assert_across_the_screen(page, shown, width)
     assert not axe_violations(page)
@@ -377,3 +377,125 @@ def test_a_printed_submission_holds_what_the_paper_file_needs(
         for element in page.locator(hidden).all():
             expect(element).to_be_hidden()
     assert not sticking_out(page)
+
+
+# The patient pages' column, less its padding: the line length of running text.
+TEXT_WIDTH = 730
+
+# The lines each cell of a column takes, for every row of the table on the page: the column is
+# found by its heading, as a reader finds it.
+COLUMN_LINES = """(name) => {
+  const table = document.querySelector("main table");
+  const headings = Array.from(table.tHead.rows[0].cells, (cell) => cell.textContent.trim());
+  const index = headings.indexOf(name);
+  if (index < 0) throw new Error(`no column ${name} in ${headings}`);
+  return Array.from(table.tBodies[0].rows, (row) => {
+    const range = document.createRange();
+    range.selectNodeContents(row.cells[index]);
+    const tops = Array.from(range.getClientRects(), (r) => Math.round(r.top));
+    return [row.cells[index].textContent.trim(), new Set(tops).size];
+  });
+}"""
+
+# The widest block of running text in the main part: paragraphs, lists and forms, leaving out
+# the tables and the list's filters, which may use the whole width.
+WIDEST_TEXT = """() => Math.max(0, ...Array.from(
+  document.querySelectorAll("main p, main dl, main ul, main ol, main form, main .urgent-box"))
+  .filter((e) => e.getClientRects().length && !e.closest(".table-wrapper, .filters"))
+  .map((e) => e.getBoundingClientRect().width))"""
+
+
+def wrapped_cells(page: Page, columns: tuple[str, ...]) -> list[str]:
+    found = []
+    for column in columns:
+        cells: list[tuple[str, int]] = page.evaluate(COLUMN_LINES, column)
+        assert cells, f"no rows in the table on {page.url}"
+        found += [f"{column}: {text!r} takes {lines} lines" for text, lines in cells if lines != 1]
+    return found
+
+
+@pytest.mark.parametrize(
+    ("path", "one_line"),
+    [("/clinic/", ("Appointment", "Sent", "Reviewed")), ("/clinic/audit", ("When",))],
+    ids=["list", "audit"],
+)
+def test_on_a_desktop_a_table_uses_the_width_and_each_date_takes_one_line(
+    staff_page: Page, path: str, one_line: tuple[str, ...]
+) -> None:
+    page = staff_page
+    page.set_viewport_size({"width": DESKTOP, "height": 800})
+    page.goto(path)
+    assert not wrapped_cells(page, one_line)
+    scrolled, screen = page_width(page)
+    assert scrolled <= screen, f"{path} is {scrolled}px wide on a {screen}px screen"
+    wrapper = page.locator(".table-wrapper")
+    scrolled, visible = wrapper.evaluate("(e) => [e.scrollWidth, e.clientWidth]")
+    assert scrolled <= visible, f"the table is {scrolled}px wide in {visible}px"
+    # The table has more room than the patient pages' column; the text around it does not.
+    assert visible > TEXT_WIDTH + 300, f"the table has {visible}px on a {DESKTOP}px screen"
+    widest = page.evaluate(WIDEST_TEXT)
+    assert 0 < widest <= TEXT_WIDTH, f"running text is {widest}px wide"
+
+
+def test_on_a_desktop_a_submission_keeps_the_line_length_of_running_text(
+    staff_page: Page, busy: BusyClinic
+) -> None:
+    page = staff_page
+    page.set_viewport_size({"width": DESKTOP, "height": 800})
+    page.goto(f"/clinic/submissions/{busy.urgent_id}")
+    widest = page.evaluate(WIDEST_TEXT)
+    assert TEXT_WIDTH - 1 <= widest <= TEXT_WIDTH, f"the record's text is {widest}px wide"
+    scrolled, screen = page_width(page)
+    assert scrolled <= screen
+
+
+def test_on_a_phone_the_list_still_shows_one_block_per_submission(staff_page: Page) -> None:
+    page = staff_page
+    page.set_viewport_size({"width": PHONE, "height": 800})
+    rows = page.locator("main tbody tr")
+    assert rows.count() == 50
+    layout = rows.evaluate_all(
+        """(rows) => rows.map((row) => {
+          const cells = Array.from(row.cells, (cell) => cell.getBoundingClientRect());
+          return {
+            display: getComputedStyle(row).display,
+            tops: cells.map((box) => Math.round(box.top)),
+            right: Math.max(...cells.map((box) => box.right)),
+          };
+        })"""
+    )
+    for row in layout:
+        assert row["display"] == "block", row
+        # Each detail under the one before it, within the screen.
+        assert row["tops"] == sorted(set(row["tops"])), row
+        assert row["right"] <= PHONE, row
+    # The column names stand beside the dates and flags; the table's own head is hidden.
+    first = rows.first
+    for label in ("Appointment", "Sent", "Flags"):
+        expect(first.get_by_text(label, exact=True)).to_be_visible()
+    head = page.locator("main thead").bounding_box()
+    assert head is not None and head["height"] <= 1
+    scrolled, screen = page_width(page)
+    assert scrolled <= screen
+
+
+@pytest.mark.parametrize("paper", ["A4", "Letter"])
+def test_the_list_prints_each_submission_in_full(
+    staff_page: Page, require: Callable[[bool, str], None], tmp_path: Path, paper: str
+) -> None:
+    require(shutil.which("pdftotext") is not None, "pdftotext (poppler-utils)")
+    page = staff_page
+    references = [text.strip() for text in page.locator("main tbody .reference").all_inner_texts()]
+    assert len(references) == 50
+    print_layout(page)
+    assert not sticking_out(page)
+    assert not wrapped_cells(page, ("Sent",))
+    pdf = tmp_path / "list.pdf"
+    pdf.write_bytes(page.pdf(format=paper, print_background=True))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(pdf, ARTIFACTS / f"clinic-list-print-{paper.lower()}.pdf")
+    printed = subprocess.run(
+        ["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True, timeout=60
+    ).stdout
+    missing = [reference for reference in references if reference not in printed]
+    assert not missing, f"the printed list leaves out {missing}"

@@ -112,6 +112,7 @@ def staff_paths(busy: BusyClinic) -> list[str]:
         "/clinic/staff",
         "/clinic/staff/new",
         f"/clinic/staff/{busy.colleague_id}/reset",
+        f"/clinic/staff/{busy.colleague_id}/disable",
         "/clinic/audit",
         "/clinic/submissions/999999",
     ]

@@ -200,6 +200,7 @@ def test_staff_sign_in_dashboard_and_submission(
         ("/clinic/staff", "clinic-staff"),
         ("/clinic/staff/new", "clinic-staff-new"),
         (f"/clinic/staff/{clinic.newcomer_id}/reset", "clinic-staff-reset"),
+        (f"/clinic/staff/{clinic.newcomer_id}/disable", "clinic-staff-disable"),
         ("/clinic/audit", "clinic-audit"),
     ):
         response = page.goto(path)

@@ -21,6 +21,7 @@ from helpers import (
     submission_row,
 )
 from sqlalchemy import event
+from werkzeug.datastructures import MultiDict
 
 from questionnaire.clinic import dashboard, store
 from questionnaire.clinic.dashboard import DATE_LABELS, PAGE_SIZE, decode_cursor, encode_cursor
@@ -553,3 +554,14 @@ def test_the_audit_page_pages_by_id(app: Flask, client: FlaskClient, clinic_id: 
         response = client.get(f"/clinic/audit?after={bad}")
         assert response.status_code == 400
         assert "must be a whole number" in response.get_data(as_text=True)
+
+
+def test_the_date_filters_hint_gives_a_date_the_filter_takes(signed_in: FlaskClient) -> None:
+    html = signed_in.get("/clinic/").get_data(as_text=True)
+    for name in DATE_LABELS:
+        hint = re.search(rf'<div id="{name}__hint" class="hint">([^<]*)</div>', html)
+        assert hint is not None, name
+        (example,) = re.findall(r"\d{4}-\d{2}-\d{2}", hint.group(1))
+        assert "year-month-day" in hint.group(1)
+        parsed = dashboard.parse_filters(MultiDict({name: example}), sealed=False)
+        assert parsed.errors == []

@@ -306,16 +306,22 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
     return found
 
 
+def stopped_with_its_message(outcome: Outcome) -> str:
+    """The server's output, once it is known to have stopped, with no traceback and with the
+    bad setting's message on a line of its own."""
+    output = outcome.output
+    assert outcome.returncode is not None, f"still running after {START_SECONDS} s:\n{output}"
+    assert "Traceback" not in output, output
+    assert f"\n{outcome.message}\n" in f"\n{output}", output
+    return output
+
+
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_a_bad_setting_stops_the_server_with_one_message(
     outcomes: dict[str, Outcome], case: Case
 ) -> None:
     outcome = outcomes[case.id]
-    output = outcome.output
-
-    assert outcome.returncode is not None, f"still running after {START_SECONDS} s:\n{output}"
-    assert "Traceback" not in output, output
-    assert f"\n{outcome.message}\n" in f"\n{output}", output
+    output = stopped_with_its_message(outcome)
     if case.preload:
         assert outcome.returncode == 1, output
         assert "Booting worker" not in output, output
@@ -331,11 +337,7 @@ def test_with_the_configuration_file_a_bad_setting_is_told_once_by_the_master(
     outcomes: dict[str, Outcome], case: Case
 ) -> None:
     outcome = outcomes[case.id]
-    output = outcome.output
-
-    assert outcome.returncode is not None, f"still running after {START_SECONDS} s:\n{output}"
-    assert "Traceback" not in output, output
-    assert f"\n{outcome.message}\n" in f"\n{output}", output
+    output = stopped_with_its_message(outcome)
     assert output.count(outcome.message) == 1, output
     # Stopped before it listened or started a worker, whatever --workers says.
     assert "Booting worker" not in output, output

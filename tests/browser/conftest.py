@@ -8,6 +8,7 @@ tests do not share answers. Screenshots land in test-artifacts/screenshots/ at t
 from __future__ import annotations
 
 import re
+import subprocess
 import threading
 import zlib
 from collections.abc import Callable, Iterator, Mapping
@@ -269,6 +270,19 @@ def assert_error_summary_links_to_fields(page: Page) -> None:
 
 _PAGE_OBJECT = re.compile(rb"/Type\s*/Page\b")
 _STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.DOTALL)
+
+
+def printed_pages(page: Page, paper: str, name: str) -> list[str]:
+    """The page as the browser prints it on ``paper`` (with backgrounds): the text of each
+    printed page, as pdftotext reads it. The PDF is kept as test-artifacts/<name>.pdf."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    pdf = ARTIFACTS / f"{name}.pdf"
+    pdf.write_bytes(page.pdf(format=paper, print_background=True))
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True, timeout=60
+    ).stdout
+    # pdftotext ends each page with a form feed.
+    return text.split("\f")[:-1]
 
 
 def pdf_page_count(pdf: bytes) -> int:

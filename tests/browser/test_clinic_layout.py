@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -21,12 +19,12 @@ from support.answer_sets import LONGEST
 from questionnaire.clinic import store
 
 from .conftest import (
-    ARTIFACTS,
     DESKTOP,
     PHONE,
     LiveServer,
     Session,
     axe_violations,
+    printed_pages,
     wait_for_path,
 )
 from .test_clinic_pages import helpers, sign_in
@@ -322,7 +320,7 @@ def sticking_out(page: Page) -> list[str]:
 
 
 def test_the_audit_log_shows_and_prints_each_detail_in_full(
-    staff_page: Page, require: Callable[[bool, str], None], tmp_path: Path
+    staff_page: Page, require: Callable[[bool, str], None]
 ) -> None:
     require(shutil.which("pdftotext") is not None, "pdftotext (poppler-utils)")
     page = staff_page
@@ -340,17 +338,7 @@ def test_the_audit_log_shows_and_prints_each_detail_in_full(
 
     print_layout(page)
     assert not sticking_out(page)
-    pdf = tmp_path / "audit.pdf"
-    pdf.write_bytes(page.pdf(format="A4", print_background=True))
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(pdf, ARTIFACTS / "clinic-audit-print-a4.pdf")
-    printed = subprocess.run(
-        ["pdftotext", "-f", "1", "-l", "1", str(pdf), "-"],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    ).stdout
+    printed = printed_pages(page, "A4", "clinic-audit-print-a4")[0]
     assert "".join(text.split()) in "".join(printed.split()), (
         f"the first page of the printed audit log does not hold all of {text!r}"
     )
@@ -482,7 +470,7 @@ def test_on_a_phone_the_list_still_shows_one_block_per_submission(staff_page: Pa
 
 @pytest.mark.parametrize("paper", ["A4", "Letter"])
 def test_the_list_prints_each_submission_in_full(
-    staff_page: Page, require: Callable[[bool, str], None], tmp_path: Path, paper: str
+    staff_page: Page, require: Callable[[bool, str], None], paper: str
 ) -> None:
     require(shutil.which("pdftotext") is not None, "pdftotext (poppler-utils)")
     page = staff_page
@@ -491,12 +479,6 @@ def test_the_list_prints_each_submission_in_full(
     print_layout(page)
     assert not sticking_out(page)
     assert not wrapped_cells(page, ("Sent",))
-    pdf = tmp_path / "list.pdf"
-    pdf.write_bytes(page.pdf(format=paper, print_background=True))
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(pdf, ARTIFACTS / f"clinic-list-print-{paper.lower()}.pdf")
-    printed = subprocess.run(
-        ["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True, timeout=60
-    ).stdout
+    printed = "".join(printed_pages(page, paper, f"clinic-list-print-{paper.lower()}"))
     missing = [reference for reference in references if reference not in printed]
     assert not missing, f"the printed list leaves out {missing}"

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -21,7 +19,7 @@ from support.answer_sets import LONGEST
 
 from questionnaire.clinic import store
 
-from .conftest import ARTIFACTS, LiveServer, Session
+from .conftest import LiveServer, Session, printed_pages
 from .test_clinic_pages import helpers, sign_in
 
 pytestmark = pytest.mark.browser
@@ -74,18 +72,10 @@ def record_page(
     return page
 
 
-def printed_pages(page: Page, paper: str, tmp_path: Path) -> list[str]:
-    """The page as the browser prints it on ``paper``: the text of each printed page, its
-    white space made single spaces (the PDF is kept in test-artifacts/)."""
-    pdf = tmp_path / f"submission-{paper.lower()}.pdf"
-    pdf.write_bytes(page.pdf(format=paper, print_background=True))
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(pdf, ARTIFACTS / f"clinic-submission-print-{paper.lower()}.pdf")
-    text = subprocess.run(
-        ["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True, timeout=60
-    ).stdout
-    # pdftotext ends each page with a form feed.
-    return [" ".join(sheet.split()) for sheet in text.split("\f")[:-1]]
+def printed_submission(page: Page, paper: str) -> list[str]:
+    """The text of each printed page, its white space made single spaces."""
+    pages = printed_pages(page, paper, f"clinic-submission-print-{paper.lower()}")
+    return [" ".join(sheet.split()) for sheet in pages]
 
 
 @pytest.mark.parametrize("paper", ["A4", "Letter"])
@@ -93,11 +83,10 @@ def test_every_printed_page_of_a_submission_names_the_patient(
     record_page: Page,
     record: PrintedRecord,
     paper: str,
-    tmp_path: Path,
     require: Callable[[bool, str], None],
 ) -> None:
     require(shutil.which("pdftotext") is not None, "pdftotext (poppler-utils)")
-    pages = printed_pages(record_page, paper, tmp_path)
+    pages = printed_submission(record_page, paper)
     assert len(pages) >= 2, f"the long submission printed on {len(pages)} page on {paper}"
 
     who = f"{PATIENT}, born {BORN_TEXT}, ref {record.reference}"

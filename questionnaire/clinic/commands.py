@@ -160,22 +160,28 @@ def create_user(clinic_slug: str, email: str, display_name: str, role: str) -> N
 @click.option("--email", required=True, help="Sign-in email address of the account.")
 @_database_command
 def enable_user(email: str) -> None:
-    """Turn back on a staff account that an administrator turned off. It signs in again with
-    its own password and code; an administrator can reset its sign-in afterwards."""
+    """Turn back on a staff account that was turned off. Its old password and sign-in code
+    stay unusable: the first password is asked for, or read from standard input; with it
+    the person sets up a new sign-in code and chooses their own password."""
     from questionnaire.clinic import store
+    from questionnaire.clinic.passwords import check_password_policy, hash_password
 
     user = store.find_staff_user_by_email(email)
     if user is None:
         raise click.ClickException(
             f"there is no staff account with email {email.strip().lower()!r}"
         )
-    if not store.enable_staff_user(user.id):
+    if user.disabled_at is None:
         click.echo(f"The account {user.email} is not turned off; nothing was changed.")
         return
+    password = _read_password()
+    problems = check_password_policy(password, email=user.email)
+    if problems:
+        raise click.ClickException("the password is not allowed: " + "; ".join(problems))
+    store.reset_sign_in(user, hash_password(password), by_user_id=None)
     click.echo(
-        f"Turned the account {user.email} back on: it can sign in again with its own password "
-        "and code. If someone else may have used them, an administrator of its clinic can "
-        "reset its sign-in on the staff accounts page."
+        f"Turned the account {user.email} back on. Give the person the first password: with "
+        "it they set up a new sign-in code and choose their own password."
     )
 
 

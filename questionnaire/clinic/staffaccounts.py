@@ -1,6 +1,7 @@
 """Administrators' pages for their clinic's staff accounts: the list, adding an account,
-turning one off (from a page that first names the person), and resetting a person's sign-in
-when they have lost their password or their phone.
+turning one off (from a page that first names the person), resetting a person's sign-in
+when they have lost their password or their phone, and turning an account back on (a reset
+of an account that is turned off).
 
 Whoever adds or resets an account chooses its first password and gives it to the person;
 the person replaces it with their own at their next sign-in (``password_must_change``), so
@@ -207,43 +208,34 @@ def disable(user_id: int) -> ResponseReturnValue:
 @recent_password_required
 def reset(user_id: int) -> ResponseReturnValue:
     """A new first password and a new sign-in code for someone who lost theirs; it also
-    lifts a lockout and signs the account out everywhere."""
+    lifts a lockout and signs the account out everywhere.
+
+    For an account that was turned off, the same page turns it back on: never with the
+    password and code it had, which may be what it was turned off for, but with a first
+    password the administrator gives the person and a sign-in code they set up anew."""
     user = _colleague(user_id, "To change your own password, use “Your account”.")
     if not isinstance(user, StaffUser):
         return user
-    if user.disabled_at is not None:
-        flash(f"The account of {user.display_name} is turned off: it cannot be reset.", "error")
-        return redirect(url_for("clinic_staff.index"))
+    turning_on = user.disabled_at is not None
     if not is_post():
-        return render_template("clinic/staff_reset.html", user=user, errors=[])
+        return render_template(
+            "clinic/staff_reset.html", user=user, errors=[], turning_on=turning_on
+        )
     form = read_form(ResetForm)
     errors = new_password_errors(
         form.password, email=user.email, missing=ENTER_FIRST, field="password"
     )
     if errors:
-        return render_template("clinic/staff_reset.html", user=user, errors=errors), 400
-    password_hash = hash_password(form.password)
-    me = staff()
-    with writing():
-        user.password_hash = password_hash
-        user.password_must_change = True
-        user.totp_secret = None
-        user.drop_new_phone()
-        user.totp_confirmed_at = None
-        user.totp_last_step = None
-        user.failed_logins = 0
-        user.locked_until = None
-        ended = store.end_staff_sessions(user.id)
-        write_audit(
-            "staff_reset",
-            user_id=me.id,
-            clinic_id=me.clinic_id,
-            record_id=user.id,
-            detail=f"sessions ended={ended}",
+        page = render_template(
+            "clinic/staff_reset.html", user=user, errors=errors, turning_on=turning_on
         )
+        return page, 400
+    me = staff()
+    store.reset_sign_in(user, hash_password(form.password), by_user_id=me.id)
     send_notice("staff_reset", user, by=me.display_name)
+    done = "Account turned back on" if turning_on else "Sign-in reset"
     flash(
-        f"Sign-in reset for {user.display_name}. Give them the first password in person: "
+        f"{done} for {user.display_name}. Give them the first password in person: "
         "when they next sign in, they set up a new sign-in code and choose their own password.",
         "info",
     )

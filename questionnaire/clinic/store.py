@@ -214,19 +214,38 @@ def find_staff_user_by_email(email: str) -> StaffUser | None:
     return db.session.scalar(select(StaffUser).where(StaffUser.email == normalise_email(email)))
 
 
-def enable_staff_user(user_id: int) -> bool:
-    """Turn a turned-off account back on (an operator's command): it may sign in again with
-    its own password and code. False, and nothing written, when it was not turned off.
-    Writes a ``staff_enable`` audit row with no staff member, as the operator's commands do."""
+def reset_sign_in(user: StaffUser, password_hash: str, *, by_user_id: int | None) -> str:
+    """Give ``user`` a first password (``password_hash``) that they replace at their next
+    sign-in, after setting up a new sign-in code; lift a lockout, end every session, and turn
+    the account back on if it was off. Never back on with its old password or code, which may
+    be why it was turned off.
+
+    By an administrator (``by_user_id``) or by the operator's ``enable-user`` (None). Writes
+    a ``staff_enable`` audit row for an account that was off, else ``staff_reset``; returns
+    that action.
+    """
+    action = "staff_reset" if user.disabled_at is None else "staff_enable"
     with writing():
-        user = db.session.get(StaffUser, user_id)
-        if user is None or user.disabled_at is None:
-            return False
         user.disabled_at = None
+        user.password_hash = password_hash
+        user.password_must_change = True
+        user.totp_secret = None
+        user.drop_new_phone()
+        user.totp_confirmed_at = None
+        user.totp_last_step = None
+        user.failed_logins = 0
+        user.locked_until = None
+        ended = end_staff_sessions(user.id)
         write_audit(
-            "staff_enable", clinic_id=user.clinic_id, record_id=user.id, detail="operator command"
+            action,
+            user_id=by_user_id,
+            clinic_id=user.clinic_id,
+            record_id=user.id,
+            detail=f"sessions ended={ended}"
+            if by_user_id
+            else f"operator command; sessions ended={ended}",
         )
-    return True
+    return action
 
 
 def get_staff_user(clinic_id: int, user_id: int) -> StaffUser | None:

@@ -164,7 +164,7 @@ def test_turning_a_colleague_off_with_the_keyboard_alone(
     expect(page.get_by_role("heading", level=1)).to_have_text("Turn off Rosa Day\u2019s account?")
     expect(main).to_contain_text("rosa.day@valley.example")
     expect(main).to_contain_text("They are signed out everywhere at once")
-    expect(main).to_contain_text("Only the people who run this service")
+    expect(main).to_contain_text("An administrator can turn it back on")
     audit_page(page, "clinic-staff-disable")
 
     # Cancel goes back to the list and leaves the account on.
@@ -186,6 +186,15 @@ def test_turning_a_colleague_off_with_the_keyboard_alone(
     )
     expect(page.get_by_role("button", name="Turn off Rosa Day\u2019s account")).to_have_count(0)
     audit_page(page, "clinic-staff-disable-done")
+
+    # The way back on, by keyboard: the page that gives the account a new first password.
+    page.get_by_role("link", name="Turn back on Rosa Day\u2019s account").focus()
+    page.keyboard.press("Enter")
+    wait_for_path(page, f"/clinic/staff/{colleague_id}/reset")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Turn back on Rosa Day\u2019s account"
+    )
+    audit_page(page, "clinic-staff-turn-back-on")
 
 
 def test_turning_a_colleague_off_works_with_javascript_off(

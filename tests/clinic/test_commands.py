@@ -188,12 +188,15 @@ def test_purge_reports_how_many_it_deleted(clinic_app: Flask) -> None:
 # --- enable-user -----------------------------------------------------------------------------
 
 
-def test_enable_user_turns_a_turned_off_account_back_on_and_audits_it(clinic_app: Flask) -> None:
+def test_enable_user_turns_an_account_back_on_with_a_new_first_password(
+    clinic_app: Flask,
+) -> None:
     email = "rosa@north.example.org"
+    twice = PASSWORD + "\n" + PASSWORD + "\n"
     created = run(
         clinic_app,
         ["create-user", "--clinic", "north", "--email", email, "--name", "Rosa Day"],
-        input=PASSWORD + "\n" + PASSWORD + "\n",
+        input=twice,
     )
     assert created.exit_code == 0, created.output
     (user,) = users()
@@ -202,17 +205,29 @@ def test_enable_user_turns_a_turned_off_account_back_on_and_audits_it(clinic_app
     client = clinic_app.test_client()
     assert submit_password(client, email, PASSWORD).status_code == 400  # refused
 
-    result = run(clinic_app, ["enable-user", "--email", " Rosa@North.example.org "])
+    first = "quiet harbour lantern 3381"
+    weak = run(clinic_app, ["enable-user", "--email", email], input="password\npassword\n")
+    assert weak.exit_code == 1 and "the password is not allowed" in weak.output
+    db.session.expire_all()
+    assert users()[0].disabled_at is not None  # nothing half done
+
+    result = run(
+        clinic_app,
+        ["enable-user", "--email", " Rosa@North.example.org "],
+        input=f"{first}\n{first}\n",
+    )
     assert result.exit_code == 0, result.output
     assert f"Turned the account {email} back on" in result.output
     db.session.expire_all()
     (user,) = users()
-    assert user.disabled_at is None
+    assert user.disabled_at is None and user.password_must_change and user.totp_secret is None
     (row,) = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "staff_enable"))
     assert (row.user_id, row.clinic_id, row.record_id) == (None, user.clinic_id, str(user.id))
+    assert row.detail == "operator command; sessions ended=0"
     db.session.commit()
-    # The password step lets it through again, on to setting up its sign-in code.
-    assert submit_password(client, email, PASSWORD).status_code == 302
+    # Not with its old password: with the first one, on to setting up a new sign-in code.
+    assert submit_password(client, email, PASSWORD).status_code == 400
+    assert submit_password(client, email, first).headers["Location"] == "/clinic/totp/setup"
 
     again = run(clinic_app, ["enable-user", "--email", email])
     assert again.exit_code == 0

@@ -202,10 +202,9 @@ def test_turn_off_on_the_list_leads_to_a_page_that_names_the_colleague(
         "They are signed out everywhere at once, on every computer and phone.",
         "They cannot sign in again.",
         "Their past reviews and their entries in the audit log stay as they are.",
-        "Not from these pages. There is no way here to turn the account back on, and "
-        "“Reset sign-in” does not work for an account that is turned off.",
-        "Their email address cannot be used for a new account either.",
-        "Only the people who run this service for your clinic can turn it back on.",
+        "Yes. An administrator can turn it back on from the staff accounts page. Their old "
+        "password and sign-in code will not work again: you choose a first password to give "
+        "them, and they set up a new sign-in code.",
     ):
         assert sentence in text, sentence
     # One form, posting here with a CSRF token, its button naming the colleague; and a way out.
@@ -274,12 +273,15 @@ def test_an_account_already_off_gets_the_way_back_and_turning_off_again_changes_
     text = text_of(html)
     assert "Nurse Jones\u2019s account is already turned off" in text
     assert f"Email {nurse.email}" in text and "Turned off " in text
-    assert "They cannot sign in." in text
-    assert "Only the people who run this service for your clinic can do that." in text
-    # No button to turn it off again: the way back to the list instead.
+    assert "They cannot sign in. To let them sign in again, turn the account back on" in text
+    # No button to turn it off again: the ways back on, and back to the list, instead.
     assert turning_off_forms(html) == []
     assert "Turn off Nurse Jones" not in text and "Cancel" not in text
-    assert 'href="/clinic/staff" class="button button--secondary">Back to staff accounts' in html
+    assert (
+        f'href="/clinic/staff/{nurse.id}/reset" class="button button--secondary">Turn back on'
+        in html
+    )
+    assert 'href="/clinic/staff">Back to staff accounts' in html
 
     # A second post (another tab, a double click) is answered, and changes nothing.
     again = client.post(page_address, data={"csrf_token": token})
@@ -415,7 +417,7 @@ def test_admin_resets_a_locked_out_colleague_who_then_chooses_a_new_password(
     assert not user_row(app, nurse.email).password_must_change
 
 
-def test_a_reset_is_refused_for_oneself_a_turned_off_account_and_another_clinic(
+def test_a_reset_is_refused_for_oneself_and_another_clinic(
     app: Flask, client: FlaskClient, admin: Account, nurse: Account
 ) -> None:
     elsewhere = make_staff(app, make_clinic(app, "beta", "Beta Clinic"), "x@beta.example.org")
@@ -434,10 +436,50 @@ def test_a_reset_is_refused_for_oneself_a_turned_off_account_and_another_clinic(
     assert client.get(f"/clinic/staff/{elsewhere.id}/reset").status_code == 404
     assert verify_password(user_row(app, elsewhere.email).password_hash, elsewhere.password)
 
-    token = csrf_token(client, "/clinic/staff")
-    client.post(f"/clinic/staff/{nurse.id}/disable", data={"csrf_token": token})
-    turned_off = reset_sign_in(client, nurse.id, FIRST)
-    assert turned_off.headers["Location"] == "/clinic/staff"
-    assert "is turned off: it cannot be reset" in client.get("/clinic/staff").get_data(as_text=True)
-    assert verify_password(user_row(app, nurse.email).password_hash, nurse.password)
     assert audit_rows(app, "staff_reset") == []
+
+
+def test_an_administrator_turns_an_account_back_on_with_a_new_first_password_and_code(
+    app: Flask, client: FlaskClient, admin: Account, nurse: Account
+) -> None:
+    login(client, admin.email, admin.password)
+    client.post(
+        f"/clinic/staff/{nurse.id}/disable",
+        data={"csrf_token": csrf_token(client, "/clinic/staff")},
+    )
+    assert user_row(app, nurse.email).disabled_at is not None
+    address = f"/clinic/staff/{nurse.id}/reset"
+    listing = client.get("/clinic/staff").text
+    assert (
+        f'<a href="{address}" class="button button--secondary button--small">Turn back on'
+        in listing
+    )
+    assert "Turn back on the account of Nurse Jones" in text_of(listing)
+
+    page = client.get(address)
+    assert page.status_code == 200
+    text = text_of(page.text)
+    assert "Turn back on Nurse Jones\u2019s account" in text
+    assert "Their account was turned off on " in text
+    assert "removes their old password and sign-in code, so neither works again" in text
+    assert user_row(app, nurse.email).disabled_at is not None  # showing the page changes nothing
+    # A first password that is not allowed: the page again, the account still off.
+    refused = reset_sign_in(client, nurse.id, "short")
+    assert refused.status_code == 400
+    assert "Turn back on Nurse Jones\u2019s account" in text_of(refused.text)
+    assert user_row(app, nurse.email).disabled_at is not None
+
+    done = reset_sign_in(client, nurse.id, FIRST)
+    assert done.headers["Location"] == "/clinic/staff"
+    assert "Account turned back on for Nurse Jones" in client.get("/clinic/staff").text
+    row = user_row(app, nurse.email)
+    assert row.disabled_at is None and row.password_must_change and row.totp_secret is None
+    (audit,) = audit_rows(app, "staff_enable")
+    assert (audit.user_id, audit.record_id) == (admin.id, str(nurse.id))
+    assert audit_rows(app, "staff_reset") == []
+
+    # Never with what it had: the old password is refused, the first one leads to a new code.
+    fresh = app.test_client()
+    assert NOT_RECOGNISED in submit_password(fresh, nurse.email, nurse.password).text
+    login(fresh, nurse.email, FIRST, new_password=OWN)
+    assert is_signed_in(fresh)

@@ -49,7 +49,10 @@ REDIS_URL = f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"
 LOGIN_LIMIT = 10  # sign-in attempts per minute from one address (clinic/auth.py)
 
 # As in docs/deployment.md, with one worker each: two instances, not two workers of one.
-GUNICORN = [str(BIN / "gunicorn"), "--workers", "1", "--worker-class", "gthread", "--threads", "2"]
+GUNICORN = [
+    *(str(BIN / "gunicorn"), "--config", str(PROJECT_ROOT / "deploy" / "gunicorn.conf.py")),
+    *("--workers", "1", "--worker-class", "gthread", "--threads", "2"),
+]
 
 Require = Callable[[bool, str], None]
 

@@ -361,17 +361,22 @@ def first_answer(server: subprocess.Popen[str], port: int) -> int | None:
     return None
 
 
-def test_with_the_configuration_file_good_settings_start_every_worker(tmp_path: Path) -> None:
-    port = free_port()
-    command = gunicorn(port, *configured(tmp_path), workers=WORKERS)
-    server = start(command, environment(tmp_path, {}))
+def answers_without_a_traceback(command: list[str], env: dict[str, str], port: int) -> str:
+    """Start the server, check that it answers 200 and printed no traceback; its output."""
+    server = start(command, env)
     try:
         status = first_answer(server, port)
     finally:
         output = stop(server)
-
     assert status == 200, output
     assert "Traceback" not in output, output
+    return output
+
+
+def test_with_the_configuration_file_good_settings_start_every_worker(tmp_path: Path) -> None:
+    port = free_port()
+    command = gunicorn(port, *configured(tmp_path), workers=WORKERS)
+    output = answers_without_a_traceback(command, environment(tmp_path, {}), port)
     assert output.count("Booting worker") == WORKERS, output
 
 
@@ -387,14 +392,7 @@ OUTAGES = {
 def test_a_service_that_is_down_does_not_stop_the_server(tmp_path: Path, setting: str) -> None:
     name, _, value = setting.format(port=free_port()).partition("=")  # nothing listens there
     port = free_port()
-    server = start(gunicorn(port), environment(tmp_path, {name: value}))
-    try:
-        status = first_answer(server, port)
-    finally:
-        output = stop(server)
-
-    assert status == 200, output
-    assert "Traceback" not in output, output
+    answers_without_a_traceback(gunicorn(port), environment(tmp_path, {name: value}), port)
 
 
 # Flask's command line builds the app itself (``create_app``), for its own commands and the

@@ -61,7 +61,6 @@ import multiprocessing.process
 import re
 import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -85,7 +84,6 @@ import serving  # noqa: E402
 from serving import BenchError  # noqa: E402
 from support.pgdatabase import database_url, fresh_postgres_database  # noqa: E402
 
-BIN = Path(sys.executable).parent
 # Keep-alive outlasts a slice, so the server does not close a connection a client means to use.
 GUNICORN_SETTINGS = [*serving.gunicorn_settings(), "--keep-alive", "30"]
 CLINIC = "bench"
@@ -166,19 +164,8 @@ def postgres_database(admin: str) -> Iterator[str]:
 
 def prepare_database(env: Mapping[str, str]) -> None:
     """The operator's commands: tables by migration, then the clinic patients send to."""
-    for command in (
-        ["init-db"],
-        ["create-clinic", "--slug", CLINIC, "--name", "Bench Clinic"],
-    ):
-        done = subprocess.run(
-            [str(BIN / "questionnaire"), *command],
-            env=dict(env),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise BenchError(f"questionnaire {command[0]} failed:\n{done.stderr}")
+    serving.run_command(env, "init-db")
+    serving.run_command(env, "create-clinic", "--slug", CLINIC, "--name", "Bench Clinic")
 
 
 # --- the clients ------------------------------------------------------------------------------

@@ -65,6 +65,20 @@ class BenchError(RuntimeError):
     """The benchmark cannot measure what it was asked to: the message says why."""
 
 
+def run_command(env: Mapping[str, str], *arguments: str) -> None:
+    """Run an operator's command (``questionnaire init-db``, ...) in ``env``, as an operator
+    does before starting the server."""
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "questionnaire"), *arguments],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise BenchError(f"questionnaire {arguments[0]} failed:\n{done.stderr}")
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -119,7 +119,9 @@ def gunicorn(
 def app_environment(instance: Path) -> dict[str, str]:
     instance.mkdir(parents=True, exist_ok=True)
     (instance / "config.py").write_text(BENCH_CONFIG)
-    return serving.app_environment(instance)
+    env = serving.app_environment(instance)
+    serving.run_command(env, "init-db")  # the server refuses a database without its tables
+    return env
 
 
 # -- sessions --------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """gunicorn's configuration for the app: ``gunicorn --config deploy/gunicorn.conf.py ...
 'questionnaire.wsgi:app'`` (see docs/deployment.md; `make run` starts it so).
 
-It checks the app's settings once, in gunicorn's master, before any worker starts. Without
+It checks the app's settings once, in gunicorn's master, before any worker starts, and that
+the database's tables are up to date (``questionnaire.clinic.schema``). Without
 it each worker finds a setting the app cannot use for itself and prints its message, so with
 ``--workers 4`` the operator may read it four times, and gunicorn may add a traceback of its
 own as two workers fail together. Here the message is printed once and gunicorn exits with
@@ -66,10 +67,11 @@ def _build_app() -> int:
     """In the child: build the app, and say why not if a setting stops it."""
     try:
         from questionnaire import create_app
+        from questionnaire.clinic.schema import check_schema
         from questionnaire.web.config import ConfigError
 
         try:
-            create_app()
+            check_schema(create_app())
         except ConfigError as error:
             print(error, file=sys.stderr)
             return BAD_SETTING

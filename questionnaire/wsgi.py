@@ -10,12 +10,13 @@ full collection walks only what requests have made since. Without it each full c
 walked them all, a 70 ms pause that any request could run into. Objects the app drops later
 are still freed as usual when nothing refers to them.
 
-A setting the app cannot use (see ``web.config``) raises ``BadSetting``: gunicorn then prints
-its message alone and stops, where it prints a traceback for any other error; other servers
-report it as they report any app that fails to load, ending with the message. Each gunicorn
-worker finds it for itself, so several workers print it several times: gunicorn started with
-``--config deploy/gunicorn.conf.py`` checks the settings once, before any worker starts, and
-prints it once.
+A setting the app cannot use (see ``web.config``), or a database whose tables ``questionnaire
+init-db`` has not made or brought up to date (``clinic.schema``), raises ``BadSetting``:
+gunicorn then prints its message alone and stops, where it prints a traceback for any other
+error; other servers report it as they report any app that fails to load, ending with the
+message. Each gunicorn worker finds it for itself, so several workers print it several times:
+gunicorn started with ``--config deploy/gunicorn.conf.py`` checks once, before any worker
+starts, and prints it once.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import gc
 from gunicorn.errors import AppImportError
 
 from questionnaire import create_app
+from questionnaire.clinic.schema import check_schema
 from questionnaire.web.config import ConfigError
 from questionnaire.web.warmup import warm_up
 
@@ -37,6 +39,7 @@ class BadSetting(ConfigError, AppImportError):
 
 try:
     app = create_app()
+    check_schema(app)
 except ConfigError as error:
     raise BadSetting(str(error)) from None
 warm_up(app)

@@ -163,6 +163,13 @@ CASES = [
         {"MAIL_URL": "smtps://mail.example.org", "MAIL_FROM": "security"},
         f"MAIL_FROM='security' is not allowed: {SENDER_FORMS}",
     ),
+    # Good settings, and a database that 'questionnaire init-db' has not made.
+    Case(
+        "database-without-tables",
+        {},
+        "The database sqlite:///{tmp}/instance/questionnaire.sqlite3 has no tables yet: run "
+        "'questionnaire init-db' with the same settings, then start the server again.",
+    ),
     # With --preload gunicorn loads the app before it starts any worker.
     Case(
         "preloaded-proxy-hops-not-a-number",
@@ -184,6 +191,7 @@ CONFIGURED = (
     "rules-broken",
     "secret-key-unset-and-the-kept-one-empty",
     "mail-from-not-an-address",
+    "database-without-tables",
     "preloaded-proxy-hops-not-a-number",
 )
 CONFIGURED_CASES = [
@@ -373,10 +381,19 @@ def answers_without_a_traceback(command: list[str], env: dict[str, str], port: i
     return output
 
 
+def init_db(env: dict[str, str]) -> None:
+    """Make the database's tables, as the operator does before starting the server."""
+    command = [str(Path(sys.executable).parent / "questionnaire"), "init-db"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+
+
 def test_with_the_configuration_file_good_settings_start_every_worker(tmp_path: Path) -> None:
     port = free_port()
     command = gunicorn(port, *configured(tmp_path), workers=WORKERS)
-    output = answers_without_a_traceback(command, environment(tmp_path, {}), port)
+    env = environment(tmp_path, {})
+    init_db(env)
+    output = answers_without_a_traceback(command, env, port)
     assert output.count("Booting worker") == WORKERS, output
 
 
@@ -392,7 +409,13 @@ OUTAGES = {
 def test_a_service_that_is_down_does_not_stop_the_server(tmp_path: Path, setting: str) -> None:
     name, _, value = setting.format(port=free_port()).partition("=")  # nothing listens there
     port = free_port()
-    answers_without_a_traceback(gunicorn(port), environment(tmp_path, {name: value}), port)
+    env = environment(tmp_path, {name: value})
+    if name != "DATABASE_URL":
+        init_db(env)
+    output = answers_without_a_traceback(gunicorn(port), env, port)
+    if name == "DATABASE_URL":
+        # Its tables could not be checked either: said, and not a reason to stop.
+        assert "could not reach the database to check its tables" in output, output
 
 
 # Flask's command line builds the app itself (``create_app``), for its own commands and the

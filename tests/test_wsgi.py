@@ -28,6 +28,15 @@ def test_the_wsgi_module_builds_warms_and_freezes_the_app(tmp_path: Path) -> Non
     }
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
+    # The operator makes the tables first: the entry point refuses a database without them.
+    made = subprocess.run(
+        [str(Path(sys.executable).parent / "questionnaire"), "init-db"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert made.returncode == 0, made.stderr
     # In a process of its own: freezing is for the server's, not for this test run's.
     done = subprocess.run(
         [sys.executable, "-c", CHECK], env=env, capture_output=True, text=True, timeout=120

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import click
 import limits
 from flask import Flask
+from sqlalchemy.engine import make_url
 
 from questionnaire.clinic import jsontext
 from questionnaire.web import ratestorage
@@ -87,6 +88,10 @@ ENVIRONMENT = {
 RATE_LIMIT_KEYS = ("API_RATE_LIMIT", "PDF_RATE_LIMIT")
 REDIS_SCHEMES = ("redis", "rediss", "redis+unix")
 STORAGE_TIMEOUT = 1.0  # seconds
+# How long a new PostgreSQL connection may take before the request (or the start-up check of
+# the tables) gives up and says the database is unavailable; an operator's own
+# ``connect_timeout``, in DATABASE_URL or in the engine's connect_args, is kept.
+POSTGRESQL_CONNECT_TIMEOUT = 5  # seconds
 _BOOLEAN_KEYS = {"SECURE_COOKIES"}
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _INTEGER_KEYS = {"PROXY_HOPS"}
@@ -210,6 +215,11 @@ def _finish(app: Flask) -> None:
             "SQLALCHEMY_ENGINE_OPTIONS['json_serializer'] is not allowed: the app sets it, so "
             "that results written once as JSON are stored as they are (clinic/jsontext.py)"
         )
+    if uri.startswith("postgresql") and "connect_timeout" not in make_url(uri).query:
+        options["connect_args"] = {
+            "connect_timeout": POSTGRESQL_CONNECT_TIMEOUT,
+            **(options.get("connect_args") or {}),
+        }
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if app.config.get("REDIS_URL") and app.config["RATELIMIT_STORAGE_URI"] in IN_MEMORY:
         app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
@@ -245,7 +255,6 @@ def _check_database_uri(uri: str) -> None:
     """The address can be read, names a kind of database SQLAlchemy knows and whose driver is
     installed, and any port is a real one. Nothing is connected to: a database that is down
     now is an outage the app copes with, not a bad setting."""
-    from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
     try:

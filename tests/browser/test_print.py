@@ -7,12 +7,13 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 from support.answer_sets import LONGEST, MANY_RISKS
 
-from questionnaire.engine import RuleSet
+from questionnaire.engine import Result, RuleSet
 
 from .conftest import (
     ARTIFACTS,
@@ -53,6 +54,19 @@ def open_typical_sheet(page: Page, ruleset: RuleSet) -> None:
     open_sheet(page, ruleset, TYPICAL_PATIENT)
 
 
+def open_sheet_of(page: Page, ruleset: RuleSet, answers: dict[str, Any]) -> Result:
+    """Fill in the form with the flat ``answers`` and open the sheet; gives the result the
+    sheet should show."""
+    patient = by_page(ruleset, answers)
+    open_sheet(page, ruleset, patient)
+    return expected_result(ruleset, patient)
+
+
+def expect_every_note_and_question_shown(page: Page, result: Result) -> None:
+    for item in (*result.care_team_notes, *result.questions):
+        expect(page.get_by_text(item.text, exact=True)).to_be_visible()
+
+
 def print_page_counts(page: Page, name: str) -> dict[str, int]:
     """The page, printed by the browser on A4 and on US Letter: pages on each (the PDFs are
     kept as test-artifacts/<name>-<paper>.pdf)."""
@@ -63,6 +77,17 @@ def print_page_counts(page: Page, name: str) -> dict[str, int]:
         (ARTIFACTS / f"{name}-{paper.lower()}.pdf").write_bytes(pdf)
         pages[paper] = pdf_page_count(pdf)
     return pages
+
+
+def assert_prints_on_two_pages_at_most(page: Page, name: str, sheet: str) -> None:
+    """Print the page on A4 and on US Letter (``print_page_counts``); each takes 1 to
+    MAX_PAGES pages. ``sheet`` names the sheet in the failure message."""
+    pages = print_page_counts(page, name)
+    too_long = {paper: count for paper, count in pages.items() if not 1 <= count <= MAX_PAGES}
+    assert not too_long, (
+        f"{sheet} prints on {too_long} pages; at most {MAX_PAGES} allowed "
+        f"(see {ARTIFACTS}/{name}-*.pdf)"
+    )
 
 
 def test_printed_sheet_hides_navigation_and_fits_two_pages(page: Page, ruleset: RuleSet) -> None:
@@ -91,12 +116,7 @@ def test_printed_sheet_hides_navigation_and_fits_two_pages(page: Page, ruleset: 
     for text in ("Tell your care team", "Questions to ask your doctor"):
         expect(page.get_by_role("heading", name=text)).to_be_visible()
 
-    pages = print_page_counts(page, "sheet-print")
-    too_long = {paper: count for paper, count in pages.items() if not 1 <= count <= MAX_PAGES}
-    assert not too_long, (
-        f"the typical sheet prints on {too_long} pages; at most {MAX_PAGES} allowed "
-        f"(see {ARTIFACTS}/sheet-print-*.pdf)"
-    )
+    assert_prints_on_two_pages_at_most(page, "sheet-print", "the typical sheet")
     # Every guide section prints in full.
     expect(page.locator(".guide-section--title-only")).to_have_count(0)
 
@@ -104,13 +124,10 @@ def test_printed_sheet_hides_navigation_and_fits_two_pages(page: Page, ruleset: 
 def test_a_long_sheet_prints_its_notes_and_questions_and_fits_two_pages(
     page: Page, ruleset: RuleSet
 ) -> None:
-    patient = by_page(ruleset, MANY_RISKS)
-    result = expected_result(ruleset, patient)
-    open_sheet(page, ruleset, patient)
+    result = open_sheet_of(page, ruleset, MANY_RISKS)
     page.emulate_media(media="print")
 
-    for item in (*result.care_team_notes, *result.questions):
-        expect(page.get_by_text(item.text, exact=True)).to_be_visible()
+    expect_every_note_and_question_shown(page, result)
     # The guide sections that do not fit print as a list of their titles.
     title_only = page.locator(".guide-section--title-only")
     assert 0 < title_only.count() <= len(result.sections)
@@ -122,21 +139,14 @@ def test_a_long_sheet_prints_its_notes_and_questions_and_fits_two_pages(
         for paragraph in section.locator("p").all():
             expect(paragraph).to_be_hidden()
 
-    pages = print_page_counts(page, "sheet-many-risks-print")
-    too_long = {paper: count for paper, count in pages.items() if not 1 <= count <= MAX_PAGES}
-    assert not too_long, (
-        f"the long sheet prints on {too_long} pages; at most {MAX_PAGES} allowed "
-        f"(see {ARTIFACTS}/sheet-many-risks-print-*.pdf)"
-    )
+    assert_prints_on_two_pages_at_most(page, "sheet-many-risks-print", "the long sheet")
 
 
 def test_the_longest_sheet_prints_in_the_compact_layout_on_two_pages(
     page: Page, ruleset: RuleSet
 ) -> None:
-    patient = by_page(ruleset, LONGEST)
-    result = expected_result(ruleset, patient)
+    result = open_sheet_of(page, ruleset, LONGEST)
     assert len(result.questions) >= 32 and len(result.care_team_notes) >= 16
-    open_sheet(page, ruleset, patient)
     reasons_after = page.locator(".group-reasons")
     under_items = page.locator(".ask-list__item .because")
     # On screen nothing changes: each reason under its item, lines to write on hidden anyway.
@@ -151,27 +161,19 @@ def test_the_longest_sheet_prints_in_the_compact_layout_on_two_pages(
     # On paper: the urgent box, every note and question, and the reasons once, after them.
     for reason in result.urgent_reasons:
         expect(page.locator(".urgent-box").get_by_text(reason, exact=True)).to_be_visible()
-    for item in (*result.care_team_notes, *result.questions):
-        expect(page.get_by_text(item.text, exact=True)).to_be_visible()
+    expect_every_note_and_question_shown(page, result)
     expect(reasons_after).to_be_visible()
     expect(under_items.first).to_be_hidden()
     expect(page.locator(".note-lines").first).to_be_hidden()
     expect(page.get_by_text("Write the answers on the back of the page")).to_be_visible()
 
-    pages = print_page_counts(page, "sheet-longest-print")
-    too_long = {paper: count for paper, count in pages.items() if not 1 <= count <= MAX_PAGES}
-    assert not too_long, (
-        f"the longest sheet prints on {too_long} pages; at most {MAX_PAGES} allowed "
-        f"(see {ARTIFACTS}/sheet-longest-print-*.pdf)"
-    )
+    assert_prints_on_two_pages_at_most(page, "sheet-longest-print", "the longest sheet")
 
 
 def test_on_screen_a_long_sheet_shows_every_guide_section_in_full(
     page: Page, ruleset: RuleSet
 ) -> None:
-    patient = by_page(ruleset, MANY_RISKS)
-    result = expected_result(ruleset, patient)
-    open_sheet(page, ruleset, patient)
+    result = open_sheet_of(page, ruleset, MANY_RISKS)
 
     assert len(result.sections) >= 14
     for section in result.sections:

@@ -19,8 +19,8 @@ from flask.testing import FlaskClient
 from helpers import Account, login, make_clinic, make_staff
 from support import pgdatabase
 from support.answer_sets import TYPICAL
+from support.testapp import app_with
 
-from questionnaire import create_app
 from questionnaire.clinic import store
 from questionnaire.clinic.models import Clinic, Submission
 from questionnaire.extensions import db
@@ -54,16 +54,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, require: Requir
 
 
 def make_app(tmp_path: Path, database_url: str, **config: Any) -> Flask:
-    return create_app(
-        {
-            "TESTING": True,
-            "INSTANCE_PATH": str(tmp_path / "instance"),
+    return app_with(
+        tmp_path,
+        **{
             "SECRET_KEY": "clinic-tests-secret-key-not-for-production",
             "SQLALCHEMY_DATABASE_URI": database_url,
-            "SECURE_COOKIES": False,
-            "RATELIMIT_ENABLED": False,
             **config,
-        }
+        },
     )
 
 

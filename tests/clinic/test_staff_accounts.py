@@ -25,6 +25,7 @@ from helpers import (
     submit_password,
     user_row,
 )
+from werkzeug.test import TestResponse
 
 from questionnaire.clinic import store
 from questionnaire.clinic.auth import NOT_RECOGNISED
@@ -58,6 +59,31 @@ def turn_off_form(html: str, user_id: int) -> str:
     match = _CSRF_INPUT.search(form)
     assert match, "the form has no CSRF token"
     return match.group(1)
+
+
+def sign_in_nurse_and_admin(
+    app: Flask, client: FlaskClient, nurse: Account, admin: Account
+) -> FlaskClient:
+    """Sign the nurse in on a browser of her own, then the administrator on ``client``;
+    gives the nurse's browser."""
+    nurse_client = app.test_client()
+    login(nurse_client, nurse.email, nurse.password)
+    login(client, admin.email, admin.password)
+    return nurse_client
+
+
+def add_account(client: FlaskClient, **fields: str) -> TestResponse:
+    """Post the form that adds an account: a new colleague who meets the policy, with
+    ``fields`` in place of those details."""
+    form = {
+        "csrf_token": csrf_token(client, "/clinic/staff/new"),
+        "email": "sam@alpha.example.org",
+        "display_name": "Sam Porter",
+        "role": "staff",
+        "password": "tidal orchard brass 2231",
+        **fields,
+    }
+    return client.post("/clinic/staff/new", data=form)
 
 
 def test_staff_cannot_open_admin_pages(app: Flask, client: FlaskClient, nurse: Account) -> None:
@@ -160,9 +186,7 @@ def test_admin_adds_an_account_that_must_meet_the_policy(
 def test_admin_turns_off_an_account_and_its_sessions_end(
     app: Flask, client: FlaskClient, admin: Account, nurse: Account
 ) -> None:
-    nurse_client = app.test_client()
-    login(nurse_client, nurse.email, nurse.password)
-    login(client, admin.email, admin.password)
+    nurse_client = sign_in_nurse_and_admin(app, client, nurse, admin)
     token = csrf_token(client, "/clinic/staff")
     response = client.post(f"/clinic/staff/{nurse.id}/disable", data={"csrf_token": token})
     assert response.status_code == 302
@@ -181,9 +205,7 @@ def test_admin_turns_off_an_account_and_its_sessions_end(
 def test_turn_off_on_the_list_leads_to_a_page_that_names_the_colleague(
     app: Flask, client: FlaskClient, admin: Account, nurse: Account
 ) -> None:
-    nurse_client = app.test_client()
-    login(nurse_client, nurse.email, nurse.password)
-    login(client, admin.email, admin.password)
+    nurse_client = sign_in_nurse_and_admin(app, client, nurse, admin)
     listing = client.get("/clinic/staff").text
     page_address = f"/clinic/staff/{nurse.id}/disable"
     # The list only links to the page: no form on it turns an account off.
@@ -232,9 +254,7 @@ def test_the_page_s_button_turns_the_account_off_and_the_past_stays(
     submission_id = make_submission(app, clinic_id, name="Ada Patient")
     with app.app_context():
         store.mark_reviewed(clinic_id, submission_id, nurse.id, "Rang the patient.")
-    nurse_client = app.test_client()
-    login(nurse_client, nurse.email, nurse.password)
-    login(client, admin.email, admin.password)
+    nurse_client = sign_in_nurse_and_admin(app, client, nurse, admin)
     page = client.get(f"/clinic/staff/{nurse.id}/disable").text
 
     done = client.post(
@@ -320,14 +340,7 @@ def test_an_address_used_in_another_clinic_is_refused_without_saying_where(
 ) -> None:
     elsewhere = make_staff(app, make_clinic(app, "beta", "Beta Clinic"), "kim@beta.example.org")
     login(client, admin.email, admin.password)
-    form = {
-        "csrf_token": csrf_token(client, "/clinic/staff/new"),
-        "email": elsewhere.email,
-        "display_name": "Kim Other",
-        "role": "staff",
-        "password": "tidal orchard brass 2231",
-    }
-    response = client.post("/clinic/staff/new", data=form)
+    response = add_account(client, email=elsewhere.email, display_name="Kim Other")
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert EMAIL_IN_USE in html
@@ -351,15 +364,7 @@ def test_names_and_addresses_with_hidden_characters_are_refused(
     app: Flask, client: FlaskClient, admin: Account, field: str, value: str, message: str
 ) -> None:
     login(client, admin.email, admin.password)
-    form = {
-        "csrf_token": csrf_token(client, "/clinic/staff/new"),
-        "email": "sam@alpha.example.org",
-        "display_name": "Sam Porter",
-        "role": "staff",
-        "password": "tidal orchard brass 2231",
-        field: value,
-    }
-    response = client.post("/clinic/staff/new", data=form)
+    response = add_account(client, **{field: value})
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
     assert len(audit_rows(app, "staff_create")) == 0
@@ -368,15 +373,13 @@ def test_names_and_addresses_with_hidden_characters_are_refused(
 def test_admin_resets_a_locked_out_colleague_who_then_chooses_a_new_password(
     app: Flask, client: FlaskClient, admin: Account, nurse: Account
 ) -> None:
-    nurse_browser = app.test_client()
-    login(nurse_browser, nurse.email, nurse.password)
+    nurse_browser = sign_in_nurse_and_admin(app, client, nurse, admin)
     with app.app_context():
         user = db.session.get(StaffUser, nurse.id)
         assert user is not None
         user.locked_until = utcnow() + timedelta(minutes=10)
         user.failed_logins = 3
         db.session.commit()
-    login(client, admin.email, admin.password)
     page = client.get(f"/clinic/staff/{nurse.id}/reset").get_data(as_text=True)
     assert "Reset sign-in for Nurse Jones" in page
 

@@ -10,22 +10,14 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
-from support.answer_sets import TYPICAL
+from support.answer_sets import ALL_RED_FLAGS, TYPICAL
 
 from questionnaire.engine import AnswersError, FieldError, RuleSet, load_ruleset
 from questionnaire.engine.answers import CONTRACT, CONTROL_CHARACTERS, required_message
 from questionnaire.engine.definition import NONE_CHOICE, Question
 
-RED_FLAGS = [
-    "bladder_or_bowel_change",
-    "saddle_numbness",
-    "worsening_leg_weakness",
-    "fever_or_chills",
-    "recent_major_injury",
-    "cancer_history",
-    "unexplained_weight_loss",
-    "none",
-]
+# The choices of red_flags, in definition order: every red flag, then "none".
+RED_FLAGS = [*ALL_RED_FLAGS, "none"]
 YES_NO_NOT_SURE = ["yes", "no", "not_sure"]
 MINIMAL = Path(__file__).parent / "broken" / "minimal"
 SHIPPED = Path(__file__).resolve().parents[2] / "rules"

@@ -11,19 +11,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from support.answer_sets import TYPICAL
+from support.rule_files import RULE_FILES
 
 from questionnaire.cli import cli
 from questionnaire.engine import Result, RuleSet, load_ruleset
 
 RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
-RULE_FILES = (
-    "ruleset.yaml",
-    "questionnaire.yaml",
-    "guide.yaml",
-    "questions.yaml",
-    "notes.yaml",
-    "rules.yaml",
-)
 # The general guide every sheet carries, whatever the answers.
 GENERAL_SECTIONS = {"what-are-injections", "procedure", "risks"}
 SAFETY_SECTIONS = {"urgent-help", "blood-thinners", "diabetes-steroids", "infection", "allergies"}

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support.rule_files import RULE_FILES
 
 from questionnaire.cli import MAX_ANSWERS_BYTES, cli
 from questionnaire.engine import RulesetError, check_ruleset, load_ruleset
@@ -21,14 +22,6 @@ from questionnaire.engine.yamlsource import MAX_DEPTH, MAX_NUMBER_DIGITS
 
 MINIMAL = Path(__file__).parent / "broken" / "minimal"
 SHIPPED = Path(__file__).resolve().parents[2] / "rules"
-RULE_FILES = (
-    "ruleset.yaml",
-    "questionnaire.yaml",
-    "guide.yaml",
-    "questions.yaml",
-    "notes.yaml",
-    "rules.yaml",
-)
 RED_FLAG_CHOICES = (
     "bladder_or_bowel_change, saddle_numbness, worsening_leg_weakness, fever_or_chills, "
     "recent_major_injury, cancer_history, unexplained_weight_loss, none"
@@ -78,6 +71,12 @@ def broken_copy(tmp_path: Path, edits: list[Edit | Remove | Rewrite]) -> Path:
         assert text.count(edit.old) == 1, f"{edit.file}: {edit.old!r} must occur exactly once"
         path.write_text(text.replace(edit.old, edit.new), encoding="utf-8")
     return target
+
+
+def messages(folder: Path) -> list[str]:
+    """What check_ruleset reports for the rule set in ``folder``: one line a problem."""
+    _, problems = check_ruleset(folder)
+    return [str(problem) for problem in problems]
 
 
 CASES = [
@@ -893,8 +892,7 @@ def test_three_mistakes_in_one_file_give_three_lines(tmp_path: Path) -> None:
             ),
         ],
     )
-    _, problems = check_ruleset(folder)
-    assert [str(problem) for problem in problems] == [
+    assert messages(folder) == [
         "questions.yaml, line 3: category 'safety', colour: unknown key 'colour'; "
         "allowed keys: id, title",
         "questions.yaml, line 5: question 'Ask-Right', id: 'Ask-Right' is not a valid id: "
@@ -918,8 +916,7 @@ def test_mistakes_in_several_files_are_all_reported_in_one_run(tmp_path: Path) -
             ),
         ],
     )
-    _, problems = check_ruleset(folder)
-    assert [str(problem) for problem in problems] == [
+    assert messages(folder) == [
         "notes.yaml, line 4: note 'tell-urgent-symptoms': missing required key 'text'",
         "notes.yaml, line 5: note 'tell-urgent-symptoms', txt: unknown key 'txt'; "
         "allowed keys: id, text",
@@ -931,8 +928,7 @@ def test_mistakes_in_several_files_are_all_reported_in_one_run(tmp_path: Path) -
     (folder / "notes.yaml").write_text(
         (MINIMAL / "notes.yaml").read_text(encoding="utf-8"), encoding="utf-8"
     )
-    _, problems = check_ruleset(folder)
-    assert [str(problem) for problem in problems] == [
+    assert messages(folder) == [
         "rules.yaml, line 42: rule 'core', id: duplicate rule id 'core'",
         "rules.yaml, line 31: rule 'red-flag-saddle', when.contains: 'saddle' is not a choice "
         f"of 'red_flags'; allowed: {RED_FLAG_CHOICES}",
@@ -946,8 +942,7 @@ def test_an_alias_bomb_is_refused_without_being_expanded(tmp_path: Path) -> None
     lines = ['l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
     lines += [f"l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 10)}]" for n in range(1, 7)]
     folder = broken_copy(tmp_path, [Rewrite("notes.yaml", "\n".join(lines) + "\n")])
-    _, problems = check_ruleset(folder)
-    assert [str(p) for p in problems] == [
+    assert messages(folder) == [
         f"notes.yaml, line {n + 1}: the {kind} '{sign}l{m}' is not allowed: {NO_REFERENCES}"
         for n in range(7)
         for kind, sign, m in (("anchor", "&", n), ("alias", "*", n - 1))
@@ -971,8 +966,7 @@ def test_a_condition_nested_up_to_the_limit_is_loaded_and_evaluated(tmp_path: Pa
         tmp_path / "deeper",
         [Edit("rules.yaml", condition, nested("{not: ", "}", levels + 1, "{" + condition + "}"))],
     )
-    _, problems = check_ruleset(one_more)
-    assert [str(p) for p in problems] == [f"rules.yaml, line 16: {TOO_DEEP}"]
+    assert messages(one_more) == [f"rules.yaml, line 16: {TOO_DEEP}"]
 
 
 def test_a_folder_that_does_not_exist(tmp_path: Path) -> None:
@@ -984,8 +978,7 @@ def test_a_folder_that_does_not_exist(tmp_path: Path) -> None:
 
 
 def test_every_file_missing_is_named(tmp_path: Path) -> None:
-    _, problems = check_ruleset(tmp_path)
-    assert [str(p) for p in problems] == [f"{name}: file is missing" for name in RULE_FILES]
+    assert messages(tmp_path) == [f"{name}: file is missing" for name in RULE_FILES]
 
 
 # -- the check-rules and evaluate commands ----------------------------------------------

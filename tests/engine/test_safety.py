@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.rule_files import RULE_FILES
 
 from questionnaire.engine import Result, load_ruleset
 from questionnaire.engine.answers import CONTRACT
@@ -171,14 +172,7 @@ def test_each_red_flag_alone_leads_the_sheet(flag: str) -> None:
 
 def shipped_texts() -> list[tuple[str, str, str]]:
     texts = []
-    for name in (
-        "ruleset.yaml",
-        "questionnaire.yaml",
-        "guide.yaml",
-        "questions.yaml",
-        "notes.yaml",
-        "rules.yaml",
-    ):
+    for name in RULE_FILES:
         problems: list[Any] = []
         source = load_yaml(RULES_DIR / name, name, problems)
         assert source is not None, problems

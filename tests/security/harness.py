@@ -15,7 +15,8 @@ from typing import Any
 import pyotp
 import redis
 from flask import Flask
-from patientflow import Client, hidden_inputs
+from flask.testing import FlaskClient
+from patientflow import Client, fill_in, hidden_inputs, send
 
 from questionnaire import create_app
 
@@ -127,6 +128,21 @@ def seed_clinics(app: Flask) -> Clinics:
                 StaffAccount(email, name, STAFF_PASSWORD, user.totp_secret, clinic.slug, role)
             )
         return Clinics(accounts[0], accounts[1], accounts[2], clinic_a.id, clinic_b.id)
+
+
+def send_to_clinic_a(client: FlaskClient, clinics: Clinics, patient_name: str) -> int:
+    """A patient comes through clinic A's link, answers every page and sends the answers;
+    gives the id of the submission stored."""
+    from questionnaire.clinic import store
+
+    app = client.application
+    client.get(f"/c/{Clinics.slug_a}/")
+    fill_in(client, app.extensions["ruleset"])
+    reference = send(client, patient_name)
+    with app.app_context():
+        submission = store.get_submission_by_reference(clinics.clinic_a_id, reference)
+        assert submission is not None
+        return int(submission.id)
 
 
 def seed_database(tmp_path: Path, database_uri: str) -> Clinics:

@@ -27,11 +27,12 @@ from harness import (
     pass_password_step,
     postgres_url,
     seed_clinics,
+    send_to_clinic_a,
     staff_login,
 )
 from hypothesis import given
 from hypothesis import strategies as st
-from patientflow import ANSWERS, fill_in, hidden_inputs, page_form, send, send_details, session_data
+from patientflow import ANSWERS, hidden_inputs, page_form, send_details, session_data
 from sqlalchemy import func, select, update
 
 from questionnaire.clinic import store
@@ -58,13 +59,7 @@ def make_site(tmp_path: Path, database_uri: str | None = None) -> Site:
     app = build_app(tmp_path, database_uri)  # WTF_CSRF_ENABLED is on
     clinics = seed_clinics(app)
     patient = app.test_client()
-    patient.get(f"/c/{Clinics.slug_a}/")
-    fill_in(patient, app.extensions["ruleset"])
-    reference = send(patient, "Fuzz Patient")
-    with app.app_context():
-        submission = store.get_submission_by_reference(clinics.clinic_a_id, reference)
-        assert submission is not None
-        submission_id = submission.id
+    submission_id = send_to_clinic_a(patient, clinics, "Fuzz Patient")
     staff, admin = app.test_client(), app.test_client()
     staff_login(staff, clinics.staff_a)
     staff_login(admin, clinics.admin_a)

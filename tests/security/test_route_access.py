@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from harness import Clinics, build_app, seed_clinics, staff_login
-from patientflow import ANSWERS, fill_in, page_form, send
+from harness import Clinics, build_app, seed_clinics, send_to_clinic_a, staff_login
+from patientflow import ANSWERS, page_form
 from support.answer_sets import TYPICAL
 
 from questionnaire.clinic import store
@@ -195,7 +195,7 @@ def site(tmp_path: Path) -> Site:
             hash_password("another long passphrase 7"),
         )  # fmt: skip
         spare_id = spare.id
-    submission_id = _clinic_a_submission(app, clinics)
+    submission_id = send_to_clinic_a(app.test_client(), clinics, "Ada Alpha")
     cookies = {
         "anonymous": None,
         "patient": _session_cookie(_patient(app)),
@@ -205,17 +205,6 @@ def site(tmp_path: Path) -> Site:
     }
     params = {"submission": submission_id, "clinic": Clinics.slug_a, "user": spare_id}
     return Site(app, cookies, params)
-
-
-def _clinic_a_submission(app: Flask, clinics: Clinics) -> int:
-    client = app.test_client()
-    client.get(f"/c/{Clinics.slug_a}/")
-    fill_in(client, app.extensions["ruleset"])
-    reference = send(client, "Ada Alpha")
-    with app.app_context():
-        submission = store.get_submission_by_reference(clinics.clinic_a_id, reference)
-        assert submission is not None
-        return int(submission.id)
 
 
 def _patient(app: Flask) -> FlaskClient:

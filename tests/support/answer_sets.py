@@ -40,6 +40,7 @@ MANY_RISKS: dict[str, Any] = {
     "pain_score": 9,
 }
 
+# Every red flag (every choice of red_flags but "none"), in the order the question lists them.
 ALL_RED_FLAGS = [
     "bladder_or_bowel_change",
     "saddle_numbness",

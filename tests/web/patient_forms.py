@@ -73,3 +73,8 @@ class Patient:
                 visited.append(url)
                 return visited
         raise AssertionError(f"the form never reached /check: {visited}")
+
+    def saved_answers(self) -> dict[str, Any]:
+        """The answers kept in the patient's session so far."""
+        with self.client.session_transaction() as session:
+            return dict(session.get("answers", {}))

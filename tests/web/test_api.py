@@ -9,7 +9,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_openapi
-from support.answer_sets import TYPICAL
+from support.answer_sets import ALL_RED_FLAGS, TYPICAL
+from werkzeug.test import TestResponse
 
 from questionnaire.engine import Result, RuleSet
 
@@ -25,12 +26,16 @@ def ids(items: list[dict[str, Any]]) -> list[str]:
     return [item["id"] for item in items]
 
 
-def evaluate(client: FlaskClient, body: Any) -> dict[str, Any]:
-    response = client.post(EVALUATE, json=body)
-    assert response.status_code == 200, response.get_data(as_text=True)
+def json_of(response: TestResponse, status: int = 200) -> dict[str, Any]:
+    """The body of a JSON response, after checking its status and media type."""
+    assert response.status_code == status, response.get_data(as_text=True)
     assert response.mimetype == "application/json"
     data: dict[str, Any] = response.get_json()
     return data
+
+
+def evaluate(client: FlaskClient, body: Any) -> dict[str, Any]:
+    return json_of(client.post(EVALUATE, json=body))
 
 
 # -- good answers ----------------------------------------------------------------------------
@@ -51,18 +56,7 @@ def test_evaluate_returns_the_result_stamped_with_the_rule_set(
         assert item["because"]["reason"]
 
 
-@pytest.mark.parametrize(
-    "flag",
-    [
-        "bladder_or_bowel_change",
-        "saddle_numbness",
-        "worsening_leg_weakness",
-        "fever_or_chills",
-        "recent_major_injury",
-        "cancer_history",
-        "unexplained_weight_loss",
-    ],
-)
+@pytest.mark.parametrize("flag", ALL_RED_FLAGS)
 def test_each_red_flag_makes_the_result_urgent(client: FlaskClient, flag: str) -> None:
     result = evaluate(client, answers(red_flags=[flag]))
     assert result["urgent"] is True
@@ -130,10 +124,7 @@ def test_no_response_may_be_stored(client: FlaskClient, method: str, path: str, 
 
 
 def invalid(client: FlaskClient, body: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    response = client.post(EVALUATE, json=body)
-    assert response.status_code == 422, response.get_data(as_text=True)
-    assert response.mimetype == "application/json"
-    data = response.get_json()
+    data = json_of(client.post(EVALUATE, json=body), 422)
     assert set(data) == {"error", "errors"}
     assert data["error"] == {"status": 422, "message": "The answers are not valid."}
     assert data["errors"], "a 422 always names at least one field"
@@ -262,10 +253,7 @@ def test_a_malformed_body_gets_a_clear_json_error(
     client: FlaskClient, data: bytes, content_type: str | None, status: int, says: str
 ) -> None:
     headers = {"Content-Type": content_type} if content_type else {}
-    response = client.post(EVALUATE, data=data, headers=headers)
-    assert response.status_code == status
-    assert response.mimetype == "application/json"
-    body = response.get_json()
+    body = json_of(client.post(EVALUATE, data=data, headers=headers), status)
     assert set(body) == {"error"}
     assert body["error"]["status"] == status
     assert says in body["error"]["message"]
@@ -283,11 +271,9 @@ def test_a_charset_of_utf8_is_accepted(client: FlaskClient) -> None:
 
 @pytest.mark.parametrize("path", ["/api/v1/nothing-here", "/api/v2/evaluate", "/api"])
 def test_an_unknown_api_address_is_a_json_404(client: FlaskClient, path: str) -> None:
-    response = client.get(path)
-    assert response.status_code == 404
-    assert response.mimetype == "application/json"
-    assert response.get_json()["error"]["status"] == 404
-    assert "/api/v1/openapi.json" in response.get_json()["error"]["message"]
+    error = json_of(client.get(path), 404)["error"]
+    assert error["status"] == 404
+    assert "/api/v1/openapi.json" in error["message"]
 
 
 @pytest.mark.parametrize(
@@ -303,10 +289,8 @@ def test_a_wrong_method_is_a_json_405_naming_the_right_one(
     client: FlaskClient, method: str, path: str, allowed: str
 ) -> None:
     response = client.open(path, method=method)
-    assert response.status_code == 405
-    assert response.mimetype == "application/json"
+    error = json_of(response, 405)["error"]
     assert allowed in response.headers["Allow"]
-    error = response.get_json()["error"]
     assert error["status"] == 405
     assert error["message"] == f"This address does not take {method}. It takes: {allowed}."
 
@@ -322,9 +306,7 @@ def test_a_server_fault_is_a_json_500_without_details(
 
     monkeypatch.setattr(ruleset, "evaluate", fail)
     response = client.post(EVALUATE, json=TYPICAL)
-    assert response.status_code == 500
-    assert response.mimetype == "application/json"
-    assert response.get_json() == {
+    assert json_of(response, 500) == {
         "error": {
             "status": 500,
             "message": "Something went wrong on the server. Nothing was stored. Try again later.",
@@ -344,11 +326,7 @@ def test_errors_outside_the_api_are_not_api_json(client: FlaskClient) -> None:
 
 @pytest.fixture
 def document(client: FlaskClient) -> dict[str, Any]:
-    response = client.get("/api/v1/questionnaire")
-    assert response.status_code == 200
-    assert response.mimetype == "application/json"
-    data: dict[str, Any] = response.get_json()
-    return data
+    return json_of(client.get("/api/v1/questionnaire"))
 
 
 def test_the_questionnaire_has_every_page_and_question(
@@ -413,11 +391,7 @@ def test_the_answers_schema_refuses_bad_answers(
 
 @pytest.fixture
 def openapi(client: FlaskClient) -> dict[str, Any]:
-    response = client.get("/api/v1/openapi.json")
-    assert response.status_code == 200
-    assert response.mimetype == "application/json"
-    data: dict[str, Any] = response.get_json()
-    return data
+    return json_of(client.get("/api/v1/openapi.json"))
 
 
 def test_openapi_is_a_valid_3_1_document(openapi: dict[str, Any]) -> None:

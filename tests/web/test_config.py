@@ -12,6 +12,7 @@ import click
 import pytest
 from click.testing import CliRunner
 from flask import Flask
+from support.testapp import base_settings
 
 from questionnaire import create_app
 from questionnaire.clinic import jsontext
@@ -20,15 +21,15 @@ from questionnaire.web.config import ConfigError
 
 
 def make_app(tmp_path: Path, **config: Any) -> Flask:
-    return create_app(
-        {
-            "TESTING": True,
-            "INSTANCE_PATH": str(tmp_path / "instance"),
-            "SECRET_KEY": "test-secret-key-not-for-production",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite3'}",
-            **config,
-        }
-    )
+    """An app that takes cookie security and rate limits from the environment."""
+    return create_app({**base_settings(tmp_path), **config})
+
+
+def start_error(tmp_path: Path, **config: Any) -> str:
+    """The message of the ConfigError that stops ``make_app(tmp_path, **config)`` at start."""
+    with pytest.raises(ConfigError) as raised:
+        make_app(tmp_path, **config)
+    return str(raised.value)
 
 
 @pytest.mark.parametrize("value", ["maybe", "2", "ja"])
@@ -36,11 +37,7 @@ def test_secure_cookies_must_be_a_yes_or_no(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
     monkeypatch.setenv("SECURE_COOKIES", value)
-
-    with pytest.raises(ConfigError) as raised:
-        make_app(tmp_path)
-
-    assert str(raised.value) == (
+    assert start_error(tmp_path) == (
         f"SECURE_COOKIES={value!r} is not allowed: use one of 1, true, yes, on, 0, false, no, off"
     )
 
@@ -50,11 +47,7 @@ def test_proxy_hops_must_be_a_small_whole_number(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
     monkeypatch.setenv("PROXY_HOPS", value)
-
-    with pytest.raises(ConfigError) as raised:
-        make_app(tmp_path)
-
-    assert str(raised.value) == (
+    assert start_error(tmp_path) == (
         f"PROXY_HOPS={value!r} is not allowed: use a whole number from 0 to 10"
     )
 
@@ -64,11 +57,7 @@ def test_log_level_must_be_a_level_name(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
     monkeypatch.setenv("LOG_LEVEL", value)
-
-    with pytest.raises(ConfigError) as raised:
-        make_app(tmp_path)
-
-    assert str(raised.value) == (
+    assert start_error(tmp_path) == (
         f"LOG_LEVEL={value!r} is not allowed: use one of DEBUG, INFO, WARNING, ERROR, CRITICAL"
     )
 
@@ -242,10 +231,7 @@ def test_a_mail_url_that_cannot_be_used_stops_the_app_saying_why(
     monkeypatch.setenv("MAIL_URL", url)
     monkeypatch.setenv("MAIL_FROM", SENDER)
 
-    with pytest.raises(ConfigError) as raised:
-        make_app(tmp_path)
-
-    assert str(raised.value) == message
+    assert start_error(tmp_path) == message
 
 
 @pytest.mark.parametrize(
@@ -258,10 +244,7 @@ def test_notices_need_one_sender_address(
     if sender is not None:
         monkeypatch.setenv("MAIL_FROM", sender)
 
-    with pytest.raises(ConfigError) as raised:
-        make_app(tmp_path)
-
-    assert str(raised.value) == (
+    assert start_error(tmp_path) == (
         f"MAIL_FROM={sender or None!r} is not allowed: give the address notices come from, like "
         "'Clinic security <security@clinic.example.org>' or security@clinic.example.org"
     )
@@ -297,13 +280,12 @@ REDIS_FORMS = "use redis://host:port, rediss://host:port or redis+unix:///path/t
 def test_a_database_address_that_cannot_be_used_stops_the_app_saying_why(
     tmp_path: Path, url: str, reason: str
 ) -> None:
-    with pytest.raises(ConfigError) as raised:
-        make_app(tmp_path, SQLALCHEMY_DATABASE_URI=url)
+    message = start_error(tmp_path, SQLALCHEMY_DATABASE_URI=url)
 
-    assert str(raised.value) == (
+    assert message == (
         f"DATABASE_URL is not a database address the app can use ({reason}); {DATABASE_FORMS}"
     )
-    assert "s3cret" not in str(raised.value)
+    assert "s3cret" not in message
 
 
 def test_a_database_that_is_down_is_no_reason_to_refuse_to_start(tmp_path: Path) -> None:
@@ -329,14 +311,13 @@ def test_a_database_that_is_down_is_no_reason_to_refuse_to_start(tmp_path: Path)
 def test_a_redis_address_that_cannot_be_used_stops_the_app_saying_why(
     tmp_path: Path, url: str, reason: str | None
 ) -> None:
-    with pytest.raises(ConfigError) as raised:
-        make_app(tmp_path, REDIS_URL=url)
+    message = start_error(tmp_path, REDIS_URL=url)
 
     because = f" ({reason})" if reason else ""
-    assert str(raised.value) == (
+    assert message == (
         f"REDIS_URL is not a storage address the app can use{because}; {REDIS_FORMS}"
     )
-    assert "s3cret" not in str(raised.value)
+    assert "s3cret" not in message
 
 
 @pytest.mark.parametrize(
@@ -352,10 +333,7 @@ def test_a_redis_that_cannot_be_reached_now_is_no_reason_to_refuse_to_start(
 def test_a_rules_folder_that_cannot_be_loaded_stops_the_app_saying_why(tmp_path: Path) -> None:
     nowhere = tmp_path / "nowhere"
 
-    with pytest.raises(ConfigError) as raised:
-        make_app(tmp_path, RULES_DIR=str(nowhere))
-
-    assert str(raised.value) == (
+    assert start_error(tmp_path, RULES_DIR=str(nowhere)) == (
         "RULES_DIR does not hold a rule set the app can use:\n"
         f"{nowhere}: is not a folder holding the rule files"
     )
@@ -391,10 +369,7 @@ def test_an_empty_kept_key_stops_the_app_saying_what_to_do(tmp_path: Path) -> No
     kept.parent.mkdir()
     kept.write_text("\n")
 
-    with pytest.raises(ConfigError) as raised:
-        make_app(tmp_path, SECRET_KEY=None)
-
-    assert str(raised.value) == (
+    assert start_error(tmp_path, SECRET_KEY=None) == (
         f"SECRET_KEY is not set, and {kept} holds no key: delete that file so that a new key "
         "is made there, or set SECRET_KEY to a long random value, the same on every instance"
     )
@@ -411,10 +386,7 @@ def test_without_secret_key_the_instance_folder_must_be_able_to_keep_one(
     folder = tmp_path / where
     reason = "a file, not a folder" if where == "a-file" else "Not a directory"
 
-    with pytest.raises(ConfigError) as raised:
-        make_app(tmp_path, SECRET_KEY=None, INSTANCE_PATH=str(folder))
-
-    assert str(raised.value) == (
+    assert start_error(tmp_path, SECRET_KEY=None, INSTANCE_PATH=str(folder)) == (
         f"SECRET_KEY is not set, and the instance folder cannot keep one ({folder}: {reason}): "
         f"set SECRET_KEY to a long random value, the same on every instance, or {WRITABLE}"
     )
@@ -426,10 +398,7 @@ def test_without_database_url_the_instance_folder_must_be_able_to_hold_sqlite(
     (tmp_path / "a-file").write_text("not a folder\n")
     folder = tmp_path / "a-file"
 
-    with pytest.raises(ConfigError) as raised:
-        make_app(tmp_path, SQLALCHEMY_DATABASE_URI=None, INSTANCE_PATH=str(folder))
-
-    assert str(raised.value) == (
+    assert start_error(tmp_path, SQLALCHEMY_DATABASE_URI=None, INSTANCE_PATH=str(folder)) == (
         "DATABASE_URL is not set, and the instance folder cannot hold the SQLite database "
         f"({folder}: a file, not a folder): set DATABASE_URL, or {WRITABLE}"
     )

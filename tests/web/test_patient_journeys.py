@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from patient_forms import Patient, csrf_token, path_of
 from support.answer_sets import TYPICAL
 from support.testapp import app_with
@@ -35,16 +34,6 @@ EVERY_FOLLOW_UP: dict[str, Any] = {
 }
 
 
-@pytest.fixture
-def patient(client: FlaskClient, ruleset: RuleSet) -> Patient:
-    return Patient(client, ruleset)
-
-
-def saved(client: FlaskClient) -> dict[str, Any]:
-    with client.session_transaction() as session:
-        return dict(session.get("answers", {}))
-
-
 def text_of(response: Any) -> str:
     return html.unescape(re.sub(r"\s+", " ", response.text))
 
@@ -56,7 +45,7 @@ def test_a_patient_with_no_risks_sees_every_page_in_order_then_checks(
 
     pages = [f"/questions/{page.id}" for page in ruleset.questionnaire.pages]
     assert visited == [*pages, "/check"]
-    assert saved(patient.client) == TYPICAL
+    assert patient.saved_answers() == TYPICAL
 
 
 def test_progress_counts_only_pages_that_are_asked(patient: Patient, ruleset: RuleSet) -> None:
@@ -116,7 +105,7 @@ def test_every_follow_up_is_asked_and_shown_on_check_answers(
 ) -> None:
     patient.complete(EVERY_FOLLOW_UP)
 
-    assert saved(patient.client) == ruleset.validate(EVERY_FOLLOW_UP)
+    assert patient.saved_answers() == ruleset.validate(EVERY_FOLLOW_UP)
     check = text_of(patient.get("/check"))
     for qid in ("injection_relief", "diagnosis_details", "blood_thinner_name", "allergy_other"):
         assert ruleset.question_by_id[qid].label in check
@@ -163,7 +152,7 @@ def test_a_hidden_follow_up_answer_is_dropped(patient: Patient) -> None:
     )
 
     assert response.status_code == 302
-    answers = saved(patient.client)
+    answers = patient.saved_answers()
     assert answers["blood_thinners"] == "no"
     assert "blood_thinner_name" not in answers
 
@@ -173,7 +162,7 @@ def test_changing_the_parent_answer_drops_the_saved_follow_up(patient: Patient) 
 
     patient.answer_page("blood-and-bleeding", {"blood_thinners": "not_sure"}, "?return=check")
 
-    answers = saved(patient.client)
+    answers = patient.saved_answers()
     assert answers["blood_thinners"] == "not_sure"
     assert "blood_thinner_name" not in answers
     assert "Apixaban" not in patient.get("/check").text
@@ -211,7 +200,7 @@ def test_a_change_link_comes_back_to_check_answers(patient: Patient) -> None:
 
     response = patient.answer_page("blood-and-bleeding", {"blood_thinners": "yes"}, "?return=check")
     assert path_of(response) == "/check"
-    assert saved(patient.client)["blood_thinners"] == "yes"
+    assert patient.saved_answers()["blood_thinners"] == "yes"
 
 
 def change_links(check_html: str) -> dict[str, tuple[str, str]]:
@@ -285,7 +274,7 @@ def test_answers_survive_a_new_request_in_a_lasting_cookie(patient: Patient) -> 
 
     cookie = response.headers["Set-Cookie"]
     assert "Expires=" in cookie
-    assert saved(patient.client)["pain_duration"] == "6_to_12_weeks"
+    assert patient.saved_answers()["pain_duration"] == "6_to_12_weeks"
 
 
 def test_clearing_answers_asks_first_then_removes_them_but_keeps_the_clinic(
@@ -297,12 +286,12 @@ def test_clearing_answers_asks_first_then_removes_them_but_keeps_the_clinic(
 
     confirm = patient.get("/clear")
     assert "Are you sure you want to start again?" in confirm.text
-    assert saved(patient.client) == TYPICAL
+    assert patient.saved_answers() == TYPICAL
 
     response = patient.client.post("/clear", data={"csrf_token": csrf_token(confirm.text)})
 
     assert path_of(response) == "/"
-    assert saved(patient.client) == {}
+    assert patient.saved_answers() == {}
     with patient.client.session_transaction() as session:
         assert session["clinic_slug"] == "north-clinic"
     assert "Your answers have been cleared from this browser." in patient.get("/").text

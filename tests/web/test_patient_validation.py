@@ -7,21 +7,10 @@ import re
 from typing import Any
 
 import pytest
-from flask.testing import FlaskClient
 from patient_forms import Patient
 from support.answer_sets import TYPICAL
 
 from questionnaire.engine import RuleSet
-
-
-@pytest.fixture
-def patient(client: FlaskClient, ruleset: RuleSet) -> Patient:
-    return Patient(client, ruleset)
-
-
-def saved(client: FlaskClient) -> dict[str, Any]:
-    with client.session_transaction() as session:
-        return dict(session.get("answers", {}))
 
 
 def summary_errors(page: str) -> list[tuple[str, str]]:
@@ -198,7 +187,7 @@ def test_a_failed_page_stores_nothing_and_keeps_earlier_answers(patient: Patient
 
     patient.answer_page("your-pain", {"pain_duration": "under_6_weeks", "pain_score": "99"})
 
-    assert saved(patient.client) == {"pain_duration": "over_6_months", "pain_score": 4}
+    assert patient.saved_answers() == {"pain_duration": "over_6_months", "pain_score": 4}
 
 
 def test_two_values_for_a_single_answer_are_refused(patient: Patient) -> None:
@@ -210,7 +199,7 @@ def test_two_values_for_a_single_answer_are_refused(patient: Patient) -> None:
         "pain_duration",
         "Select one of the options shown for how long you have had this pain",
     ) in summary_errors(response.text)
-    assert saved(patient.client) == {}
+    assert patient.saved_answers() == {}
 
 
 def test_fields_of_other_pages_in_a_post_are_ignored(patient: Patient) -> None:
@@ -219,7 +208,7 @@ def test_fields_of_other_pages_in_a_post_are_ignored(patient: Patient) -> None:
     )
 
     assert response.status_code == 302
-    assert saved(patient.client) == {"pain_duration": "under_6_weeks"}
+    assert patient.saved_answers() == {"pain_duration": "under_6_weeks"}
 
 
 def test_a_blank_optional_answer_is_not_stored(patient: Patient) -> None:
@@ -227,4 +216,4 @@ def test_a_blank_optional_answer_is_not_stored(patient: Patient) -> None:
 
     patient.answer_page("last-things", {"anything_else": "   "})
 
-    assert "anything_else" not in saved(patient.client)
+    assert "anything_else" not in patient.saved_answers()

@@ -152,6 +152,17 @@ def printed_words(pdf: bytes, tmp_path: Path) -> str:
     return squeezed(pdftotext(pdf, tmp_path, "-raw"))
 
 
+def words_on_two_pages_at_most(page: str, paper: str, tmp_path: Path) -> str:
+    """The sheet's HTML drawn as a PDF on ``paper``: checks it takes two pages at most, then
+    gives its words as ``printed_words`` does (skipping the test if pdftotext is missing)."""
+    document = render_document(page, STATIC, "/static", paper)
+
+    assert len(document.pages) <= 2
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext is not installed; the PDF's text is not checked")
+    return printed_words(document.write_pdf(), tmp_path)
+
+
 def assert_prints_everything_clinical(result: Result, text: str) -> None:
     """The urgent box, every note and question, and every reason they are there for."""
     for reason in result.urgent_reasons:
@@ -185,12 +196,8 @@ def test_a_dense_sheet_prints_every_note_and_question_on_at_most_two_pages(
     page = sheet_html(app, answers)
     assert f'<div class="sheet-body {" ".join(sheet.compact)}">' in page
 
-    document = render_document(page, STATIC, "/static", paper)
+    text = words_on_two_pages_at_most(page, paper, tmp_path)
 
-    assert len(document.pages) <= 2
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext is not installed; the PDF's text is not checked")
-    text = printed_words(document.write_pdf(), tmp_path)
     assert_prints_everything_clinical(result, text)
     assert squeezed("Write the answers on the back of the page") in text
     assert squeezed("There is space to write the answer.") not in text
@@ -213,12 +220,9 @@ def test_each_step_past_the_one_a_sheet_needs_keeps_it_to_two_pages(
     page = sheet_html(app, LONGEST)
     assert f'<div class="sheet-body {" ".join(COMPACT_STEPS[:steps])}">' in page
 
-    document = render_document(page, STATIC, "/static", paper)
+    text = words_on_two_pages_at_most(page, paper, tmp_path)
 
-    assert len(document.pages) <= 2
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext is not installed; the PDF's text is not checked")
-    assert_prints_everything_clinical(result, printed_words(document.write_pdf(), tmp_path))
+    assert_prints_everything_clinical(result, text)
 
 
 @pytest.mark.parametrize("answers", [TYPICAL, MANY_RISKS, URGENT])

@@ -44,14 +44,17 @@ def assert_refused(result: Result, message: str) -> None:
     assert result.stderr == f"Error: {message}\n"
 
 
+PROXY_HOPS_NOT_A_NUMBER = pytest.param(
+    {"PROXY_HOPS": "abc"},
+    "PROXY_HOPS='abc' is not allowed: use a whole number from 0 to 10",
+    id="proxy-hops-not-a-number",
+)
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        pytest.param(
-            {"PROXY_HOPS": "abc"},
-            "PROXY_HOPS='abc' is not allowed: use a whole number from 0 to 10",
-            id="proxy-hops-not-a-number",
-        ),
+        PROXY_HOPS_NOT_A_NUMBER,
         pytest.param(
             {"SECURE_COOKIES": "maybe"},
             "SECURE_COOKIES='maybe' is not allowed: use one of 1, true, yes, on, 0, false, no, off",
@@ -145,11 +148,7 @@ def run_flask(tmp_path: Path, args: list[str], **settings: str) -> subprocess.Co
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        pytest.param(
-            {"PROXY_HOPS": "abc"},
-            "PROXY_HOPS='abc' is not allowed: use a whole number from 0 to 10",
-            id="proxy-hops-not-a-number",
-        ),
+        PROXY_HOPS_NOT_A_NUMBER,
         pytest.param(
             {"DATABASE_URL": "bogus://x"},
             "DATABASE_URL is not a database address the app can use (Can't load plugin: "

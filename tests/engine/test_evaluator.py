@@ -109,6 +109,27 @@ TABLE = [
         id="infection-not-sure",
     ),
     pytest.param(
+        {"red_flags": ["fever_or_chills"], "infection": "no"},
+        True,
+        {"urgent-help", "infection", "tell-urgent-symptoms"},
+        set(),
+        id="fever-ticked-as-a-red-flag-shows-the-infection-section",
+    ),
+    pytest.param(
+        {"earlier_injections": "not_sure"},
+        False,
+        {"tell-earlier-injections-unsure"},
+        {"tell-earlier-injections"},
+        id="earlier-injections-not-sure",
+    ),
+    pytest.param(
+        {"pain_score": 8},
+        False,
+        {"care-beyond", "ask-pain-while-waiting"},
+        set(),
+        id="strong-pain-shows-care-beyond-the-injection",
+    ),
+    pytest.param(
         {"infection": "yes"},
         False,
         {"infection", "ask-infection-timing", "tell-infection"},
@@ -217,6 +238,13 @@ def test_what_the_sheet_holds(
     assert present <= shown, f"missing: {sorted(present - shown)}"
     assert not absent & shown, f"should not be there: {sorted(absent & shown)}"
     assert result.disclaimer == ruleset.disclaimer
+
+
+def test_every_sheet_shows_how_injections_may_help_beside_their_risks(ruleset: RuleSet) -> None:
+    for changes in ({}, {"pain_duration": "under_6_weeks"}, {"red_flags": ["cancer_history"]}):
+        sections = [section.id for section in evaluate(ruleset, **changes).sections]
+        assert {"procedure", "benefits", "risks"} <= set(sections), changes
+        assert sections.index("benefits") + 1 == sections.index("risks"), sections
 
 
 def test_every_red_flag_gives_its_own_urgent_reason(ruleset: RuleSet) -> None:
@@ -328,9 +356,16 @@ def test_the_same_answers_give_the_same_result(ruleset: RuleSet) -> None:
 # -- the rule-set stamp -------------------------------------------------------------------
 
 
+def shipped_version() -> str:
+    """The version written in the shipped rules/ruleset.yaml, read as text."""
+    text = (RULES_DIR / "ruleset.yaml").read_text()
+    (line,) = [line for line in text.splitlines() if line.startswith("version:")]
+    return line.split(":", 1)[1].strip().strip('"')
+
+
 def test_every_result_names_the_rule_set(ruleset: RuleSet) -> None:
     result = evaluate(ruleset)
-    assert result.ruleset.version == ruleset.version == "2026.11.2"
+    assert result.ruleset.version == ruleset.version == shipped_version()
     assert result.ruleset.sha256 == ruleset.sha256
 
 
@@ -412,4 +447,4 @@ def test_the_cli_prints_the_sheet_as_text() -> None:
     assert lines[1] == "GET MEDICAL HELP NOW. This questionnaire cannot assess these symptoms."
     assert "TELL YOUR CARE TEAM" in lines
     assert "QUESTIONS TO ASK YOUR DOCTOR" in lines
-    assert lines[-1].startswith("Rule set 2026.11.2 (sha256 ")
+    assert lines[-1].startswith(f"Rule set {shipped_version()} (sha256 ")

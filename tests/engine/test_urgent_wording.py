@@ -25,6 +25,12 @@ def test_the_guide_section_on_getting_help_says_no_less(ruleset: RuleSet) -> Non
     assert not SOFTER.search(section.body), section.body
 
 
+def test_the_form_page_that_asks_about_the_signs_says_no_less(ruleset: RuleSet) -> None:
+    page = ruleset.page_by_id["warning-signs"]
+    assert "get medical help now" in page.intro, page.intro
+    assert not SOFTER.search(page.intro), page.intro
+
+
 def test_the_urgent_pages_say_no_less_than_the_reasons_they_list() -> None:
     templates = Path(__file__).resolve().parents[2] / "templates" / "patient"
     for name in ("urgent.html", "sheet.html"):

@@ -42,9 +42,34 @@ def run_migrations_online() -> None:
     conf_args.setdefault("render_as_batch", target_db.engine.dialect.name == "sqlite")
 
     with target_db.engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # A migration that copies a table into a new one (batch mode) drops the old one;
+            # with foreign keys on, that would first delete the rows that refer to it, by
+            # ON DELETE CASCADE. They are off while migrations run (set outside any
+            # transaction, as SQLite requires); such a migration checks every reference
+            # before it commits.
+            _driver(connection).execute("PRAGMA foreign_keys=OFF")
+        try:
+            context.configure(
+                connection=connection, target_metadata=target_db.metadata, **conf_args
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if sqlite:
+                # Never back in the pool with foreign keys off: the next connection is new,
+                # with the app's settings. Each migration has committed by now; what is left
+                # open is a read, of the version table.
+                if connection.in_transaction():
+                    connection.rollback()
+                connection.invalidate()
+
+
+def _driver(connection: Any) -> Any:
+    """The driver's own connection: SQLite takes PRAGMA foreign_keys only between
+    transactions, and every statement through SQLAlchemy begins one."""
+    return connection.connection.driver_connection
 
 
 if context.is_offline_mode():

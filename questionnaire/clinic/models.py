@@ -1,5 +1,5 @@
-"""The clinic's tables: clinics, staff, staff sessions, submissions, their reviews and the
-audit log.
+"""The clinic's tables: clinics, staff, staff sessions, submissions, the results they were
+shown, their reviews and the audit log.
 
 Every datetime is stored and returned as UTC-aware through ``UTCDateTime``; SQLite keeps no
 zone, so the conversion lives in that one type. Constraint and index names are explicit so
@@ -144,6 +144,22 @@ class StaffSession(db.Model):  # type: ignore[name-defined]
     __table_args__ = (Index("ix_staff_sessions_user_id", "user_id"),)
 
 
+class SheetResult(db.Model):  # type: ignore[name-defined]
+    """A result as a patient was shown it, stored once however many submissions share it.
+
+    The result depends only on the answers that fire rules and on the rule set, so most
+    patients' results are the same as someone else's, and each is about 17 kB. Its key is
+    the SHA-256 of its JSON text, so a key always names the same result, in any database.
+    Rows are never changed (a trigger refuses UPDATE); one that no submission refers to any
+    more is deleted by retention's purge, and the foreign key refuses to delete any other.
+    """
+
+    __tablename__ = "sheet_results"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+
+
 class Submission(db.Model):  # type: ignore[name-defined]
     """Answers a patient chose to send to a clinic, with the result they were shown."""
 
@@ -160,7 +176,9 @@ class Submission(db.Model):  # type: ignore[name-defined]
     date_of_birth: Mapped[date | None] = mapped_column(Date, nullable=True)
     appointment_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
-    result: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    result_sha256: Mapped[str] = mapped_column(
+        ForeignKey("sheet_results.sha256", name="fk_submissions_result_sha256"), nullable=False
+    )
     ruleset_version: Mapped[str | None] = mapped_column(String(32), nullable=True)
     ruleset_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     flag_urgent: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
@@ -188,6 +206,10 @@ class Submission(db.Model):  # type: ignore[name-defined]
         lazy="select",
     )
 
+    # The result the patient was shown, read when first used; submissions that share it
+    # share one object in a session, so an export reads each distinct result once.
+    sheet_result: Mapped[SheetResult] = relationship(lazy="select", viewonly=True)
+
     # The dashboard pages newest-first with a (created_at, id) cursor inside one clinic, so
     # every list and filter has an index that starts with clinic_id and ends in that order.
     __table_args__ = (
@@ -208,7 +230,14 @@ class Submission(db.Model):  # type: ignore[name-defined]
         Index("ix_submissions_clinic_reviewed", "clinic_id", "reviewed_at", "created_at", "id"),
         # created_at and id make it covering, so a search sorts keys without reading rows.
         Index("ix_submissions_clinic_name", "clinic_id", "patient_name_search", "created_at", "id"),
+        # For the purge, which deletes the results no submission refers to any more.
+        Index("ix_submissions_result_sha256", "result_sha256"),
     )
+
+    @property
+    def result(self) -> dict[str, Any]:
+        """The result the patient was shown (see ``SheetResult``)."""
+        return self.sheet_result.result
 
     @property
     def flags(self) -> dict[str, bool]:
@@ -335,10 +364,33 @@ class AuditEvent(db.Model):  # type: ignore[name-defined]
     __table_args__ = (Index("ix_audit_log_clinic_at", "clinic_id", "at"),)
 
 
+# A stored result may be deleted (once no submission refers to it), never changed. The
+# migration (0007) creates the same triggers from a copy of this SQL.
+RESULTS_SQLITE_TRIGGERS = (
+    "CREATE TRIGGER sheet_results_no_update BEFORE UPDATE ON sheet_results "
+    "BEGIN SELECT RAISE(ABORT, 'sheet_results are never changed'); END",
+)
+RESULTS_POSTGRESQL_TRIGGERS = (
+    "CREATE OR REPLACE FUNCTION sheet_results_unchanged() RETURNS trigger "
+    "LANGUAGE plpgsql AS $$ BEGIN "
+    "RAISE EXCEPTION 'sheet_results are never changed' "
+    "USING ERRCODE = 'insufficient_privilege'; "
+    "END $$",
+    "CREATE TRIGGER sheet_results_no_update BEFORE UPDATE ON sheet_results "
+    "FOR EACH ROW EXECUTE FUNCTION sheet_results_unchanged()",
+)
+RESULTS_POSTGRESQL_DROP = "DROP FUNCTION IF EXISTS sheet_results_unchanged()"
+
 attach_immutability_triggers(AuditEvent.__table__)
 attach_immutability_triggers(
     SubmissionReview.__table__,
     REVIEWS_SQLITE_TRIGGERS,
     REVIEWS_POSTGRESQL_TRIGGERS,
     REVIEWS_POSTGRESQL_DROP,
+)
+attach_immutability_triggers(
+    SheetResult.__table__,
+    RESULTS_SQLITE_TRIGGERS,
+    RESULTS_POSTGRESQL_TRIGGERS,
+    RESULTS_POSTGRESQL_DROP,
 )

@@ -9,9 +9,11 @@ which stays fast on any page because each filter has an index in that order.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import typing
 import unicodedata
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -27,6 +29,7 @@ from sqlalchemy import (
     bindparam,
     cast,
     delete,
+    exists,
     func,
     insert,
     literal,
@@ -36,16 +39,18 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.engine import Connection, CursorResult
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 
 from questionnaire.clinic.audit import audit_values, write_audit
-from questionnaire.clinic.jsontext import JSONText
+from questionnaire.clinic.jsontext import JSONText, dumps
 from questionnaire.clinic.models import (
     ROLES,
     AuditEvent,
     Clinic,
+    SheetResult,
     StaffSession,
     StaffUser,
     Submission,
@@ -74,6 +79,15 @@ VISIBLE_ONLY = "use letters, digits, spaces and punctuation, with no control or 
 # Sorts after every character a name can hold, so [prefix, prefix + _TOP) is a prefix range.
 _TOP = "\U0010ffff"
 _INSERT_AUDIT = insert(AuditEvent.__table__)
+# A result already stored (by another submission, or another process) is left as it is.
+_INSERT_RESULT = {
+    "sqlite": sqlite.insert(SheetResult.__table__).on_conflict_do_nothing(),
+    "postgresql": postgresql.insert(SheetResult.__table__).on_conflict_do_nothing(),
+}
+# The keys of the results this process has seen stored, per database engine: a send with one
+# of them stores only its submission. Past the bound a set starts again from empty.
+_stored_results: weakref.WeakKeyDictionary[Engine, set[str]] = weakref.WeakKeyDictionary()
+STORED_RESULTS_SIZE = 4096
 _INSERT_SUBMISSION = insert(Submission.__table__).returning(Submission.__table__.c.id)
 # Set when a submission is reviewed, never when it is stored.
 _REVIEW_COLUMNS = frozenset({"reviewed_at", "reviewed_by_id", "review_note"})
@@ -377,9 +391,14 @@ def create_submission(new: NewSubmission) -> tuple[StoredSubmission, bool]:
     Returns ``(stored, created)``: when the key was already used (a double click, a refresh,
     a retry after an error) the existing submission comes back with ``created=False`` and
     nothing new is written. The reference code is random and checked unique. Writes a
-    ``submission_create`` audit row (no patient data) in the same commit.
+    ``submission_create`` audit row (no patient data) in the same commit. The result is
+    stored once for every submission that shares it (``SheetResult``), in that commit too
+    when it is new.
     """
     flags = compute_flags(new.answers, new.result)
+    result_text = dumps(new.result) if new.result_json is None else new.result_json
+    result_key = hashlib.sha256(result_text.encode("utf-8")).hexdigest()
+    result_row = {"sha256": result_key, "result": JSONText(result_text)}
     values = {
         "clinic_id": new.clinic_id,
         "idempotency_key": new.idempotency_key,
@@ -388,30 +407,39 @@ def create_submission(new: NewSubmission) -> tuple[StoredSubmission, bool]:
         "date_of_birth": new.date_of_birth,
         "appointment_date": new.appointment_date,
         "answers": new.answers,
-        "result": new.result if new.result_json is None else JSONText(new.result_json),
+        "result_sha256": result_key,
         "ruleset_version": new.ruleset_version,
         "ruleset_sha256": new.ruleset_sha256,
         "created_at": utcnow(),
         **{f"flag_{name}": value for name, value in flags.items()},
     }
+    known = _stored_results.setdefault(db.engine, set())
     for _attempt in range(REFERENCE_ATTEMPTS):
         reference = new_reference()
         row = {**values, "reference": reference}
         try:
-            submission_id = _write_submission(row)
+            submission_id = _write_submission(row, None if result_key in known else result_row)
         except IntegrityError:
             # Either this key was used before (or by a request that won the race), or the
             # random reference is taken; the first returns that submission, the second retries.
+            # Or the result this process saw stored is gone (a purge deleted it as unused, or
+            # the database was replaced): the retry stores it again.
+            known.discard(result_key)
             existing = _by_idempotency_key(new.clinic_id, new.idempotency_key)
             if existing is not None:
                 return existing, False
             continue
+        if len(known) >= STORED_RESULTS_SIZE:
+            known.clear()
+        known.add(result_key)
         return StoredSubmission(submission_id, reference), True
     raise StoreError("could not find an unused reference code; try again")
 
 
-def _write_submission(row: dict[str, Any]) -> int:
+def _write_submission(row: dict[str, Any], result_row: dict[str, Any] | None) -> int:
     """Insert ``row`` and its audit row, committed together; returns the submission's id.
+    ``result_row`` is its result, to store first unless it is there already; None when this
+    process has seen it stored.
 
     Plain INSERTs, the submission's also checking the key: a used key, like a taken
     reference, fails a unique constraint. Every send runs this while other writers wait, so
@@ -423,19 +451,25 @@ def _write_submission(row: dict[str, Any]) -> int:
     if in_unit_of_work():
         connection = db.session.connection()
         with connection.begin_nested():
-            return _insert_rows(connection, row)
+            return _insert_rows(connection, row, result_row)
     end_reading()
     if db.engine.dialect.name == "postgresql":
         # There the two rows are one statement, which is atomic on its own: run without
-        # BEGIN and COMMIT, it is one round trip to the server instead of four.
+        # BEGIN and COMMIT, it is one round trip to the server instead of four. A new result
+        # goes first, in a statement of its own: kept even if the submission then fails, it
+        # is the same for whoever sends it next, and the purge deletes it if no one does.
         with db.engine.connect() as connection:
             connection.execution_options(isolation_level="AUTOCOMMIT")
-            return _insert_rows(connection, row)
+            return _insert_rows(connection, row, result_row)
     with write_lock(), db.engine.begin() as connection:
-        return _insert_rows(connection, row)
+        return _insert_rows(connection, row, result_row)
 
 
-def _insert_rows(connection: Connection, row: dict[str, Any]) -> int:
+def _insert_rows(
+    connection: Connection, row: dict[str, Any], result_row: dict[str, Any] | None
+) -> int:
+    if result_row is not None:
+        connection.execute(_INSERT_RESULT[connection.dialect.name], result_row)
     if connection.dialect.name == "postgresql":
         return int(connection.execute(_INSERT_WITH_AUDIT, row).scalar_one())
     # SQLite has no INSERT inside WITH: two statements, in the caller's transaction.
@@ -525,7 +559,21 @@ def purge_older_than(days: int, *, now: datetime | None = None) -> int:
                 detail=f"deleted {count} submissions older than {days} days",
             )
             total += count
+        _delete_unused_results()
     return total
+
+
+def _delete_unused_results() -> None:
+    """Delete the stored results that no submission refers to any more. One that a send
+    refers to at this very moment stays (its foreign key refuses the deletion): the next purge
+    deletes it if it is still unused."""
+    results = SheetResult.__table__
+    used = exists().where(Submission.__table__.c.result_sha256 == results.c.sha256)
+    try:
+        with db.session.begin_nested():
+            db.session.execute(delete(results).where(~used))
+    except IntegrityError:
+        pass
 
 
 # --- submissions: reading ------------------------------------------------------------------
@@ -609,15 +657,16 @@ def list_submissions(
     """One page of the clinic's submissions, newest first.
 
     ``after`` is the ``next_after`` of the previous page (``(created_at, id)`` of its last
-    row); ``limit`` is 1-200. ``answers`` and ``result`` (about 13 kB a row) are left out
-    and read with one more query each when first used, unless ``with_answers`` loads them
-    with the page: pass it when every row's answers are needed, as in an export.
+    row); ``limit`` is 1-200. ``answers`` is left out and read with one more query when
+    first used, unless ``with_answers`` loads it with the page: pass it when every row's
+    answers are needed, as in an export. A row's ``result`` is read when first used, once
+    per distinct result in the session.
     """
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise StoreError(f"limit must be 1-{MAX_PAGE_SIZE}, not {limit}")
     query = submissions_query(clinic_id, filters, after, limit + 1)
     if not with_answers:
-        query = query.options(defer(Submission.answers), defer(Submission.result))
+        query = query.options(defer(Submission.answers))
     rows = list(db.session.scalars(query))
     if len(rows) <= limit:
         return SubmissionPage(rows, None)

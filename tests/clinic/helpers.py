@@ -18,14 +18,26 @@ from urllib.parse import urlsplit
 import pyotp
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import JSON, Boolean, Integer, String, column, insert, table
 from werkzeug.test import TestResponse
 
 from questionnaire.clinic import auth, store
-from questionnaire.clinic.models import AuditEvent, StaffSession, StaffUser, Submission, utcnow
+from questionnaire.clinic.jsontext import JSONText
+from questionnaire.clinic.models import (
+    FLAG_NAMES,
+    AuditEvent,
+    StaffSession,
+    StaffUser,
+    Submission,
+    UTCDateTime,
+    utcnow,
+)
 from questionnaire.clinic.passwords import hash_password
 from questionnaire.extensions import db
 
 PASSWORD = "violet anchor mountain 7719"
+# The newest migration: init-db leaves every database at it.
+LATEST_REVISION = "0007_sheet_results"
 TOTP_STEP_SECONDS = 30
 CHOOSE_PASSWORD = "/clinic/login/new-password"
 START_NEW_PHONE = "/clinic/account/code"
@@ -295,5 +307,39 @@ def submission_row(app: Flask, submission_id: int) -> Submission:
     with app.app_context():
         row = db.session.get(Submission, submission_id)
         assert row is not None
+        assert row.result is not None  # read now: the row is used outside the session
         db.session.expunge(row)
         return row
+
+
+OLD_TEXT_COLUMNS = ("reference", "idempotency_key", "patient_name", "patient_name_search")
+
+
+def submission_before_0007(clinic_id: int, result_text: str, name: str = "Ada Patient") -> int:
+    """A submission as the tables before migration 0007 held it, with its own copy of the
+    result (``result_text``, JSON, stored as it is): for tests that migrate from an older
+    revision, where the store's code, written for the latest tables, cannot be used."""
+    key = secrets.token_urlsafe(32)
+    old = table(
+        "submissions",
+        column("id", Integer),
+        *(column(name, String) for name in OLD_TEXT_COLUMNS),
+        column("clinic_id", Integer),
+        column("answers", JSON),
+        column("result", JSON),
+        *(column(f"flag_{flag}", Boolean) for flag in FLAG_NAMES),
+        column("created_at", UTCDateTime),
+    )
+    row = {
+        "clinic_id": clinic_id,
+        "reference": key[:11],
+        "idempotency_key": key,
+        "patient_name": name,
+        "patient_name_search": name.lower(),
+        "answers": CALM_ANSWERS,
+        "result": JSONText(result_text),
+        **{f"flag_{flag}": False for flag in FLAG_NAMES},
+        "created_at": utcnow(),
+    }
+    with db.engine.begin() as connection:
+        return int(connection.execute(insert(old).returning(old.c.id), row).scalar_one())

@@ -17,7 +17,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import downgrade, upgrade
-from helpers import CALM_ANSWERS, Account, csrf_token, login, make_staff
+from helpers import (
+    CALM_ANSWERS,
+    Account,
+    csrf_token,
+    login,
+    make_staff,
+    submission_before_0007,
+)
 from sqlalchemy import delete, func, insert, inspect, select, text, update
 from sqlalchemy.exc import DBAPIError
 
@@ -30,6 +37,7 @@ from questionnaire.extensions import db
 NOW = datetime.now(UTC).replace(microsecond=0)
 BEFORE_REVIEWS = "0005_totp_new_secret"
 ANSWERS = {**CALM_ANSWERS, "allergies": ["none"]}
+CALM_RESULT = '{"urgent": false, "urgent_reasons": []}'
 
 
 def new_submission(clinic_id: int, name: str = "Ada Patient") -> int:
@@ -245,7 +253,9 @@ def test_the_migration_copies_each_review_and_goes_down_and_up(empty_app: Flask)
     assert review_tables() == set()
     clinic = store.create_clinic("north", "North Spine Clinic").id
     nurse = new_staff(clinic, "nurse@example.org", "Nurse Jones")
-    noted, plain, unknown, unreviewed = (new_submission(clinic) for _ in range(4))
+    noted, plain, unknown, unreviewed = (
+        submission_before_0007(clinic, CALM_RESULT) for _ in range(4)
+    )
     when = {noted: NOW - timedelta(days=3), plain: NOW - timedelta(days=2), unknown: NOW}
     with writing():
         # Reviews as the code before this revision stored them: on the submission only.

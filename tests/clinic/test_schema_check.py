@@ -11,20 +11,18 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import make_app
 from flask import Flask
 from flask_migrate import upgrade
+from helpers import LATEST_REVISION
 from sqlalchemy import text
 from support.ports import free_port
+from support.testapp import app_with
 
 from questionnaire.clinic.schema import DatabaseNotReady, check_schema
 from questionnaire.extensions import db
 from questionnaire.web.config import POSTGRESQL_CONNECT_TIMEOUT
 
 INIT_DB = "run 'questionnaire init-db' with the same settings, then start the server again."
-LATEST = sorted(
-    path.stem for path in (Path(__file__).parents[2] / "migrations" / "versions").glob("0*.py")
-)[-1]
 
 
 def refusal(app: Flask) -> str:
@@ -47,8 +45,8 @@ def test_a_database_without_tables_is_refused_naming_init_db(empty_app: Flask) -
 def test_an_older_database_is_refused_naming_both_versions(empty_app: Flask) -> None:
     upgrade(revision="0005_totp_new_secret")
     assert refusal(empty_app).endswith(
-        f" is at version 0005_totp_new_secret, and this version of the app needs {LATEST}: "
-        f"{INIT_DB}"
+        " is at version 0005_totp_new_secret, and this version of the app needs "
+        f"{LATEST_REVISION}: {INIT_DB}"
     )
 
 
@@ -75,7 +73,10 @@ def test_tables_not_made_by_init_db_are_refused(empty_app: Flask) -> None:
 def test_a_database_that_cannot_be_reached_does_not_stop_the_server(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app = make_app(tmp_path, f"postgresql+psycopg://clinic@127.0.0.1:{free_port()}/clinic")
+    app = app_with(
+        tmp_path,
+        SQLALCHEMY_DATABASE_URI=f"postgresql+psycopg://clinic@127.0.0.1:{free_port()}/clinic",
+    )
     with caplog.at_level(logging.WARNING, logger="questionnaire.clinic.schema"):
         check_schema(app)  # no error: an outage, which the app's pages report
     assert [record.getMessage() for record in caplog.records] == [
@@ -89,7 +90,9 @@ def test_a_database_that_never_answers_is_given_up_on_after_the_connect_timeout(
     # Connections to it are made (the kernel takes them), but nothing ever answers on them.
     with socket.create_server(("127.0.0.1", 0)) as silent:
         port = silent.getsockname()[1]
-        app = make_app(tmp_path, f"postgresql+psycopg://clinic@127.0.0.1:{port}/clinic")
+        app = app_with(
+            tmp_path, SQLALCHEMY_DATABASE_URI=f"postgresql+psycopg://clinic@127.0.0.1:{port}/clinic"
+        )
         started = time.monotonic()
         with caplog.at_level(logging.WARNING, logger="questionnaire.clinic.schema"):
             # In a thread, so that a check that never gives up fails this test, not hangs it.
@@ -115,6 +118,6 @@ def test_postgresql_connections_have_a_timeout_unless_the_operator_set_one(
     tmp_path: Path, address: str, connect_args: dict[str, int], timeout: int | None
 ) -> None:
     options = {"connect_args": connect_args} if connect_args else {}
-    app = make_app(tmp_path, address, SQLALCHEMY_ENGINE_OPTIONS=options)
+    app = app_with(tmp_path, SQLALCHEMY_DATABASE_URI=address, SQLALCHEMY_ENGINE_OPTIONS=options)
     given = app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("connect_args", {})
     assert given.get("connect_timeout") == timeout

@@ -15,11 +15,19 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
 from flask_migrate import downgrade, upgrade
+from helpers import LATEST_REVISION
 from sqlalchemy import func, insert, inspect, select, text
 from sqlalchemy.exc import DBAPIError, StatementError
 
 from questionnaire.clinic import reference, store
-from questionnaire.clinic.models import AuditEvent, Clinic, StaffSession, StaffUser, Submission
+from questionnaire.clinic.models import (
+    AuditEvent,
+    Clinic,
+    SheetResult,
+    StaffSession,
+    StaffUser,
+    Submission,
+)
 from questionnaire.clinic.passwords import hash_password
 from questionnaire.clinic.transactions import write_lock, writing
 from questionnaire.extensions import db
@@ -30,9 +38,12 @@ TABLES = {
     "staff_sessions",
     "submissions",
     "submission_reviews",
+    "sheet_results",
     "audit_log",
 }
 NOW = datetime.now(UTC).replace(microsecond=0)
+# A stored result for rows inserted directly (an empty one: these tests do not read it).
+EMPTY_RESULT = {"sha256": "e" * 64, "result": {}}
 
 
 def audit_actions() -> list[str]:
@@ -63,7 +74,6 @@ def staff_user_columns() -> set[str]:
     return {column["name"] for column in inspect(db.engine).get_columns("staff_users")}
 
 
-LATEST = "0006_submission_reviews"
 # Each migration that adds a column to staff_users: the revision before it, the column, a
 # value an account may hold, and what the account holds after going down and up again.
 COLUMN_MIGRATIONS = [
@@ -79,7 +89,7 @@ def test_column_migrations_go_down_and_up_keeping_the_accounts(
     empty_app: Flask, before: str, column: str, value: Any, after: Any
 ) -> None:
     upgrade()
-    assert db.session.scalar(text("SELECT version_num FROM alembic_version")) == LATEST
+    assert db.session.scalar(text("SELECT version_num FROM alembic_version")) == LATEST_REVISION
     assert column in staff_user_columns()
     clinic = store.create_clinic("north", "North Spine Clinic")
     user = store.create_staff_user(
@@ -478,6 +488,7 @@ def test_a_second_sqlite_writer_waits_instead_of_failing(sqlite_app: Flask) -> N
     fails at its write with "database is locked", whatever the busy timeout.
     """
     clinic_id = store.create_clinic("north", "North Spine Clinic").id
+    db.session.execute(insert(SheetResult), [EMPTY_RESULT])
     db.session.commit()  # this thread's session must not hold the lock itself
     engine = db.engine
     first_has_lock = threading.Event()
@@ -491,7 +502,7 @@ def test_a_second_sqlite_writer_waits_instead_of_failing(sqlite_app: Flask) -> N
             "patient_name": "Writer",
             "patient_name_search": "writer",
             "answers": {},
-            "result": {},
+            "result_sha256": EMPTY_RESULT["sha256"],
             "flag_urgent": False,
             "flag_blood_thinners": False,
             "flag_diabetes": False,
@@ -590,7 +601,7 @@ def fill_for_plans(clinics: tuple[Clinic, Clinic]) -> None:
                 "patient_name": f"Patient {i}",
                 "patient_name_search": f"{('pat', 'ada', 'bob')[i % 3]}ient {i}",
                 "answers": {},
-                "result": {},
+                "result_sha256": EMPTY_RESULT["sha256"],
                 "flag_urgent": i % 20 == 0,
                 "flag_blood_thinners": i % 5 == 0,
                 "flag_diabetes": i % 6 == 0,
@@ -600,6 +611,7 @@ def fill_for_plans(clinics: tuple[Clinic, Clinic]) -> None:
                 "reviewed_at": None if i % 3 else NOW,
             }
         )
+    db.session.execute(insert(SheetResult), [EMPTY_RESULT])
     db.session.execute(insert(Submission), rows)
     db.session.commit()
     db.session.execute(text("ANALYZE"))
@@ -662,8 +674,9 @@ def test_lists_leave_the_answers_unread_unless_asked(
     submit(north, allergies=["latex"])
     db.session.expire_all()
     [light] = store.list_submissions(north.id).items
-    assert {"answers", "result"} <= inspect(light).unloaded
+    assert {"answers", "sheet_result"} <= inspect(light).unloaded
     assert light.answers["allergies"] == ["latex"]  # still there when read
+    assert light.result["urgent"] is False  # and the result, read when first used
     db.session.expire_all()
     [full] = store.list_submissions(north.id, with_answers=True).items
-    assert not {"answers", "result"} & inspect(full).unloaded
+    assert "answers" not in inspect(full).unloaded
